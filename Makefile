@@ -1,0 +1,89 @@
+# The one entry point: build, test, lint, package, demo, bench, preview, up.
+SHELL := /bin/bash
+MODULES := functions functions/contract stacks infra
+FUNCTIONS := discover-partitions invoke-enrichment enrich-partition cleanup-locks
+STACK ?= dev
+TOOLS := $(CURDIR)/.tools
+ASL_VALIDATOR_VERSION := 4.0.0
+ACTIONLINT_VERSION := v1.7.12
+export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
+
+.PHONY: all build test test-go lint lint-asl vet fmt-check package demo bench bench-throughput chaos \
+	diagram preview up tools moto clean
+
+all: build test
+
+## build: compile every module
+build:
+	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done
+
+## test: unit and integration tests of every module, plus the ASL lint
+test: tools moto vet test-go lint-asl
+
+test-go:
+	@for m in $(MODULES); do echo "== go test $$m"; (cd $$m && go test -count=1 -timeout 20m ./...) || exit 1; done
+
+vet:
+	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+fmt-check:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## lint: gofmt, go vet, actionlint on the workflows, asl-validator on the rendered definitions
+lint: tools fmt-check vet lint-asl
+	actionlint
+
+lint-asl: tools
+	@mkdir -p build/asl
+	@for s in dev staging prod; do \
+		(cd functions && go run ./cmd/enrichctl workflow asl --stack $$s) > build/asl/$$s.json || exit 1; \
+		asl-validator --json-path build/asl/$$s.json || exit 1; \
+	done
+
+## package: deterministic bootstrap zips for linux/arm64 (provided.al2023) in dist/
+package:
+	@cd functions && go run ./cmd/lambdapack -out ../dist $(FUNCTIONS)
+
+## diagram: regenerate docs/state-machine.md from the workflow definition
+diagram:
+	@cd functions && go run ./cmd/enrichctl workflow diagram --markdown > ../docs/state-machine.md
+
+## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
+demo: tools moto
+	@cd functions && go run ./cmd/enrichctl demo --stack $(STACK) $(if $(BEDROCK),--bedrock $(BEDROCK))
+
+## bench: Go benchmarks of the hot paths
+bench: moto
+	@cd functions && go test -run '^$$' -bench . -benchmem ./enrich/... ./silver/... ./enrichpartition/...
+
+## bench-throughput: the throughput simulation against the local cloud
+bench-throughput: moto
+	@cd functions && go run ./cmd/enrichctl simulate --stack $(STACK)
+
+## chaos: the long chaos test (>= 200 jobs) in the local cloud
+chaos: moto
+	@cd functions && CHAOS=1 go test -count=1 -timeout 30m -run TestChaos ./e2e/...
+
+## preview / up: wrap the Pulumi CLI for one stack
+preview: package
+	pulumi preview --stack $(STACK)
+
+up: package
+	pulumi up --stack $(STACK)
+
+## tools: pinned npm and Go tools under .tools/
+tools: $(TOOLS)/node_modules/.bin/asl-validator $(TOOLS)/bin/actionlint
+
+$(TOOLS)/node_modules/.bin/asl-validator:
+	@mkdir -p $(TOOLS)
+	@cd $(TOOLS) && npm install --no-audit --no-fund --silent asl-validator@$(ASL_VALIDATOR_VERSION) >/dev/null
+
+$(TOOLS)/bin/actionlint:
+	@GOBIN=$(TOOLS)/bin go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+## moto: make sure the moto server (Python) is importable
+moto:
+	@python3 -c 'import moto, moto.server' 2>/dev/null || python3 -m pip install --quiet 'moto[server]==5.2.1'
+
+clean:
+	rm -rf dist build

@@ -1,0 +1,161 @@
+// Package contract holds the names, keys, payloads and status values shared by the
+// handlers, the state machine definition and the Pulumi program, so that code and
+// infrastructure agree on one set of constants.
+package contract
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Project is the Pulumi project name and the first part of every resource name.
+const Project = "ai-enrichment"
+
+// Names are the per-stack resource names, `{project}-{stack}-{suffix}`.
+type Names struct {
+	Stack            string
+	SemaphoreTable   string
+	StatusTable      string
+	Queue            string
+	DeadLetterQueue  string
+	StateMachine     string
+	DiscoverFunction string
+	InvokeFunction   string
+	EnrichFunction   string
+	CleanupFunction  string
+	Dashboard        string
+}
+
+// NamesFor derives every resource name of a stack from the naming convention.
+func NamesFor(stack string) Names {
+	p := Project + "-" + stack + "-"
+	return Names{
+		Stack:            stack,
+		SemaphoreTable:   p + "semaphore",
+		StatusTable:      p + "status",
+		Queue:            p + "jobs.fifo",
+		DeadLetterQueue:  p + "jobs-dlq.fifo",
+		StateMachine:     p + "pipeline",
+		DiscoverFunction: p + "discover-partitions",
+		InvokeFunction:   p + "invoke-enrichment",
+		EnrichFunction:   p + "enrich-partition",
+		CleanupFunction:  p + "cleanup-locks",
+		Dashboard:        p + "dashboard",
+	}
+}
+
+// Environment variable names read by the handlers and set by the Pulumi program.
+const (
+	EnvSemaphoreTable    = "SEMAPHORE_TABLE"
+	EnvStatusTable       = "STATUS_TABLE"
+	EnvQueueURL          = "QUEUE_URL"
+	EnvStateMachineARN   = "STATE_MACHINE_ARN"
+	EnvSilverBucket      = "SILVER_BUCKET"
+	EnvSilverPrefix      = "SILVER_PREFIX"
+	EnvBronzeBucket      = "BRONZE_BUCKET"
+	EnvModelPass1        = "MODEL_PASS1"
+	EnvModelPass2        = "MODEL_PASS2"
+	EnvModelPass3        = "MODEL_PASS3"
+	EnvServiceTier       = "BEDROCK_SERVICE_TIER"
+	EnvMaxConcurrency    = "MAX_CONCURRENT_EXECUTIONS"
+	EnvAdmissionBuffer   = "ADMISSION_BUFFER"
+	EnvMaxPartitions     = "MAX_PARTITIONS_PER_RUN"
+	EnvMaxJobs           = "MAX_JOBS_PER_PARTITION"
+	EnvLockTimeout       = "LOCK_TIMEOUT_SECONDS"
+	EnvBreakerFailures   = "CIRCUIT_BREAKER_FAILURES"
+	EnvBreakerCooldown   = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
+	EnvPassTimeout       = "PASS_TIMEOUT_SECONDS"
+	EnvMetricsNamespace  = "METRICS_NAMESPACE"
+	EnvStack             = "STACK"
+	EnvAWSEndpointURL    = "AWS_ENDPOINT_URL"
+	DefaultSilverPrefix  = "linkedin/"
+	MetricsNamespace     = "AIEnrichment"
+	DefaultCursorKeyName = "ai_enrichment/_cursor/discover.json"
+)
+
+// Semaphore table layout (kept from the original so operators recognise it).
+const (
+	SemaphoreKey      = "LockName"
+	SemaphoreLockName = "ProcessingLock"
+	SemaphoreCount    = "currentlockcount"
+	SemaphoreMax      = "maxlockcount"
+)
+
+// Status table layout.
+const (
+	StatusKey          = "job_posting_id"
+	StatusIndex        = "status-index"
+	AttrOverallStatus  = "overallStatus"
+	AttrUpdatedAt      = "updatedAt"
+	AttrCreatedAt      = "createdAt"
+	AttrAttempts       = "attempts"
+	AttrExecution      = "currentExecutionId"
+	AttrLastError      = "lastError"
+	AttrPartition      = "partition"
+	AttrPassStatus     = "status"
+	AttrPassBronzeKey  = "bronzeKey"
+	AttrPassModel      = "model"
+	AttrPassInTokens   = "inputTokens"
+	AttrPassOutTokens  = "outputTokens"
+	AttrPassCost       = "costUsd"
+	AttrPassCached     = "cached"
+	AttrPassFinishedAt = "completedAt"
+)
+
+// Overall job status values.
+const (
+	StatusPending           = "PENDING"
+	StatusInProgress        = "IN_PROGRESS"
+	StatusCompleted         = "COMPLETED"
+	StatusFailed            = "FAILED"
+	StatusPermanentlyFailed = "PERMANENTLY_FAILED"
+)
+
+// Pass identifies one of the three LLM passes.
+type Pass string
+
+// The three passes, in order.
+const (
+	Pass1 Pass = "pass1"
+	Pass2 Pass = "pass2"
+	Pass3 Pass = "pass3"
+)
+
+// Passes lists the passes in execution order.
+var Passes = []Pass{Pass1, Pass2, Pass3}
+
+// Section is the top-level key of a pass's result.
+func (p Pass) Section() string {
+	switch p {
+	case Pass1:
+		return "extraction"
+	case Pass2:
+		return "inference"
+	case Pass3:
+		return "analysis"
+	}
+	return ""
+}
+
+// Valid reports whether p is one of the three passes.
+func (p Pass) Valid() bool { return p.Section() != "" }
+
+// ParsePass validates a pass name.
+func ParsePass(s string) (Pass, error) {
+	p := Pass(s)
+	if !p.Valid() {
+		return "", fmt.Errorf("unknown pass %q (want pass1, pass2 or pass3)", s)
+	}
+	return p, nil
+}
+
+var jobIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// ValidateJobID rejects anything but 1 to 20 ASCII digits: job ids end up in S3 keys,
+// execution names, DynamoDB keys and prompts.
+func ValidateJobID(id string) error {
+	if !jobIDPattern.MatchString(id) {
+		return fmt.Errorf("%w: %q must be 1 to 20 digits", ErrInvalidJobID, id)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package contract
+
+import "errors"
+
+// Error names a pass failure so the state machine can Catch it by name. The handler
+// returns it as the Lambda errorType.
+type Error struct {
+	Name    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Message }
+
+// Named error kinds returned by EnrichPartition (the ASL Retry and Catch match these).
+const (
+	ErrNameThrottled      = "ModelThrottled"
+	ErrNameTransient      = "ModelTransient"
+	ErrNameInvalidRequest = "ModelInvalidRequest"
+	ErrNameModel          = "ModelError"
+	ErrNameTruncated      = "ModelTruncated"
+	ErrNameNoJSON         = "ModelNoJSON"
+	ErrNameInvalidOutput  = "ModelInvalidOutput"
+	ErrNameCircuitOpen    = "CircuitOpen"
+	ErrNameInvalidInput   = "InvalidInput"
+	ErrNameStorage        = "StorageError"
+)
+
+// ErrInvalidJobID marks a job id that failed validation.
+var ErrInvalidJobID = errors.New("invalid job_posting_id")

@@ -1,0 +1,56 @@
+package stacks
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultModel is the model used for every pass unless a stack tunes it.
+const DefaultModel = "openai.gpt-oss-120b-1:0"
+
+// Defaults returns the settings of a known environment before any stack config is applied.
+func Defaults(stack string) (Settings, error) {
+	s := Settings{
+		Stack:                 stack,
+		AdmissionBuffer:       2,
+		MessageGroups:         16,
+		MaxPartitionsPerRun:   10,
+		MaxJobsPerPartition:   100,
+		MaxAttempts:           3,
+		DiscoverTimeout:       120 * time.Second,
+		InvokeTimeout:         30 * time.Second,
+		CleanupTimeout:        60 * time.Second,
+		LockTimeout:           30 * time.Minute,
+		SlotWait:              20 * time.Second,
+		SlotWaitAttempts:      30,
+		DiscoverSchedule:      "rate(1 hour)",
+		CleanupSchedule:       "rate(15 minutes)",
+		ModelPass1:            DefaultModel,
+		ModelPass2:            DefaultModel,
+		ModelPass3:            DefaultModel,
+		BedrockRPM:            100,
+		BreakerFailures:       5,
+		BreakerCooldown:       60 * time.Second,
+		SilverPrefix:          "linkedin/",
+		AlarmDLQMessages:      10,
+		AlarmErrorRatePercent: 5,
+		AlarmP99Latency:       120 * time.Second,
+		AlarmSFNFailures:      5,
+		AlarmOldestMessageAge: 2 * time.Hour,
+		LogRetentionDays:      30,
+		Tags:                  map[string]string{},
+	}
+	switch stack {
+	case "dev":
+		s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout = 5, 1, 180*time.Second
+		s.LogRetentionDays = 14
+	case "staging":
+		s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout = 20, 5, 180*time.Second
+	case "prod":
+		s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout = 50, 10, 300*time.Second
+		s.LogRetentionDays = 90
+	default:
+		return Settings{}, fmt.Errorf("unknown stack %q: want dev, staging or prod", stack)
+	}
+	return s, nil
+}

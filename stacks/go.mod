@@ -1,0 +1,3 @@
+module github.com/aienrichment/ai-enrichment/stacks
+
+go 1.26

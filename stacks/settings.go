@@ -1,0 +1,58 @@
+// Package stacks holds the typed per-stack settings of the pipeline, their defaults
+// per environment and their validation.
+package stacks
+
+import "time"
+
+// Settings is every tunable of one stack. The Pulumi program, the state machine
+// definition, the local cloud and the capacity planner all read it.
+type Settings struct {
+	Stack string
+
+	// Concurrency and dispatch.
+	MaxConcurrentExecutions int // semaphore limit: jobs enriched at once
+	AdmissionBuffer         int // executions started beyond free slots by InvokeEnrichment
+	SQSBatchSize            int // FIFO event source batch size (≤ 10)
+	MessageGroups           int // FIFO message groups jobs are spread over
+	MaxPartitionsPerRun     int
+	MaxJobsPerPartition     int
+	MaxAttempts             int // attempts per job before PERMANENTLY_FAILED
+
+	// Timeouts.
+	PassTimeout      time.Duration // EnrichPartition Lambda timeout
+	DiscoverTimeout  time.Duration
+	InvokeTimeout    time.Duration
+	CleanupTimeout   time.Duration
+	LockTimeout      time.Duration // unknown holders older than this are reclaimed
+	SlotWait         time.Duration // wait between slot acquisition attempts
+	SlotWaitAttempts int           // bounded number of waits before giving up
+	DiscoverSchedule string
+	CleanupSchedule  string
+
+	// Models.
+	ModelPass1      string
+	ModelPass2      string
+	ModelPass3      string
+	ServiceTier     string // "", "default", "priority", "flex"
+	BedrockRPM      int    // requests per minute quota
+	BedrockTPM      int    // tokens per minute quota (0: unknown)
+	BreakerFailures int
+	BreakerCooldown time.Duration
+
+	// Storage.
+	SilverBucket string
+	SilverPrefix string
+	BronzeBucket string
+
+	// Alarms.
+	AlarmDLQMessages      int
+	AlarmErrorRatePercent float64
+	AlarmP99Latency       time.Duration
+	AlarmSFNFailures      int // in 5 minutes
+	AlarmOldestMessageAge time.Duration
+	AlarmEmail            string
+	AlarmTopicARN         string
+	LogRetentionDays      int
+	LogExecutionData      bool
+	Tags                  map[string]string
+}
