@@ -1,0 +1,207 @@
+// Package bronze stores pass results in the Bronze bucket. The JSON document of a pass
+// is also its cache entry; writes are conditional so two writers never silently
+// overwrite each other's result.
+package bronze
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+)
+
+// ErrConflict means another writer changed the object between our read and our write.
+var ErrConflict = errors.New("bronze: concurrent write")
+
+// maxDocumentBytes bounds what we read back: a pass answer at the largest budget is far
+// below it, and anything larger is not ours.
+const maxDocumentBytes = 8 << 20
+
+// Metadata describes how a pass result was produced.
+type Metadata struct {
+	JobPostingID   string          `json:"job_posting_id"`
+	Pass           contract.Pass   `json:"pass_name"`
+	Section        string          `json:"section"`
+	ModelID        string          `json:"model_id"`
+	PromptVersion  string          `json:"prompt_version"`
+	ExecutionID    string          `json:"execution_id"`
+	Partition      string          `json:"partition,omitempty"`
+	JobTitle       string          `json:"job_title"`
+	CompanyName    string          `json:"company_name"`
+	JobLocation    string          `json:"job_location"`
+	Tokens         contract.Tokens `json:"tokens"`
+	CostUSD        float64         `json:"cost_usd"`
+	CostKnown      bool            `json:"cost_known"`
+	ModelCalls     int             `json:"model_calls"`
+	StopReason     string          `json:"stop_reason"`
+	ParseStatus    string          `json:"parse_status"`
+	StartedAt      string          `json:"started_at"`
+	FinishedAt     string          `json:"finished_at"`
+	ModelLatencyMs int64           `json:"model_latency_ms"`
+	TotalMs        int64           `json:"total_ms"`
+}
+
+// Issue is a field-level problem the validator found and normalised or dropped.
+type Issue struct {
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+// Document is the Bronze JSON of one pass.
+type Document struct {
+	Metadata Metadata        `json:"metadata"`
+	Result   json.RawMessage `json:"result"`
+	Issues   []Issue         `json:"issues"`
+}
+
+// Store reads and writes one Bronze bucket.
+type Store struct {
+	client *s3.Client
+	bucket string
+}
+
+// New returns a store over bucket.
+func New(client *s3.Client, bucket string) *Store {
+	return &Store{client: client, bucket: bucket}
+}
+
+// Bucket names the bucket the store writes to.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Cached is an existing result and the ETag a replacing write must match.
+type Cached struct {
+	Doc  Document
+	ETag string
+}
+
+// Get reads a pass document; found is false when there is none.
+func (s *Store) Get(ctx context.Context, key string) (c Cached, found bool, err error) {
+	body, etag, found, err := s.read(ctx, key)
+	if err != nil || !found {
+		return Cached{}, found, err
+	}
+	if err := json.Unmarshal(body, &c.Doc); err != nil {
+		return Cached{}, false, fmt.Errorf("decode s3://%s/%s: %w", s.bucket, key, err)
+	}
+	c.ETag = etag
+	return c, true, nil
+}
+
+// GetPosting reads the posting snapshot discovery stored for a job.
+func (s *Store) GetPosting(ctx context.Context, key string) (contract.Posting, error) {
+	var p contract.Posting
+	body, _, found, err := s.read(ctx, key)
+	if err != nil {
+		return p, err
+	}
+	if !found {
+		return p, fmt.Errorf("posting s3://%s/%s: not found", s.bucket, key)
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return p, fmt.Errorf("decode posting s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return p, nil
+}
+
+// PutPosting stores a posting snapshot at its contract key and returns the key.
+func (s *Store) PutPosting(ctx context.Context, p contract.Posting) (string, error) {
+	if err := contract.ValidateJobID(p.JobPostingID); err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encode posting %s: %w", p.JobPostingID, err)
+	}
+	key := contract.PostingKey(p.JobPostingID)
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return "", fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return key, nil
+}
+
+// PutRaw stores the model's raw text. It is written before the JSON document, which is
+// the commit point of a pass: a raw object without its JSON is not a cache hit.
+func (s *Store) PutRaw(ctx context.Context, key, text string) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: &key, Body: strings.NewReader(text),
+		ContentType: aws.String("text/plain; charset=utf-8"),
+	})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// PutDocument writes a pass document. With replaceETag empty the write succeeds only if
+// no document exists; otherwise only if the existing one still has that ETag. A lost
+// race returns ErrConflict.
+func (s *Store) PutDocument(ctx context.Context, key string, doc Document, replaceETag string) error {
+	body, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	in := &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"),
+	}
+	if replaceETag == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(replaceETag)
+	}
+	if _, err := s.client.PutObject(ctx, in); err != nil {
+		if isPreconditionFailed(err) {
+			return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, ErrConflict)
+		}
+		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+func (s *Store) read(ctx context.Context, key string) (body []byte, etag string, found bool, err error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, "", false, nil
+		}
+		return nil, "", false, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
+	}
+	defer out.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(out.Body, maxDocumentBytes+1))
+	if err != nil {
+		return nil, "", false, fmt.Errorf("read s3://%s/%s: %w", s.bucket, key, err)
+	}
+	if len(body) > maxDocumentBytes {
+		return nil, "", false, fmt.Errorf("s3://%s/%s: larger than %d bytes", s.bucket, key, maxDocumentBytes)
+	}
+	return body, aws.ToString(out.ETag), true, nil
+}
+
+// isPreconditionFailed recognises S3's answers to a failed If-Match / If-None-Match
+// (412) and to a concurrent conditional write (409 ConditionalRequestConflict).
+func isPreconditionFailed(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		if c := re.HTTPStatusCode(); c == http.StatusPreconditionFailed || c == http.StatusConflict {
+			return true
+		}
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict")
+}

@@ -1,0 +1,40 @@
+// Command enrich-partition is the EnrichPartition Lambda: one job, one pass per call.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
+	"github.com/aienrichment/ai-enrichment/functions/lambdaerr"
+	"github.com/aienrichment/ai-enrichment/functions/logging"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
+)
+
+func main() {
+	log := logging.New(os.Stdout)
+	ctx := context.Background()
+	opts, err := enrichpartition.OptionsFromEnv()
+	if err != nil {
+		log.Error("bad configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("aws configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h, err := enrichpartition.New(cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace))
+	if err != nil {
+		log.Error("handler", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {
+		out, err := h.Handle(ctx, in)
+		return out, lambdaerr.Wrap(err)
+	})
+}

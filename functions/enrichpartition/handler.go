@@ -1,0 +1,321 @@
+// Package enrichpartition is the EnrichPartition Lambda: one job, one pass per call.
+// It serves the pass from the Bronze cache when it can, otherwise asks the model,
+// parses and validates the answer (retrying once when the answer is truncated or not
+// JSON), and stores the raw text and the JSON document in Bronze.
+package enrichpartition
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/aienrichment/ai-enrichment/functions/bronze"
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
+)
+
+// temperature is low: the passes extract and classify, they do not create.
+const temperature = 0.1
+
+// Handler runs passes. It is safe for concurrent use; its breakers live as long as the
+// Lambda container.
+type Handler struct {
+	opts     Options
+	store    *bronze.Store
+	model    *llm.Client
+	breakers map[string]*llm.Breaker
+	log      *slog.Logger
+	metrics  *metrics.Emitter
+	now      func() time.Time
+}
+
+// New builds a handler from an SDK configuration.
+func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	breakers := map[string]*llm.Breaker{}
+	for _, id := range opts.Models {
+		if breakers[id] == nil {
+			breakers[id] = llm.NewBreaker(opts.BreakerFailures, opts.BreakerCooldown)
+		}
+	}
+	return &Handler{
+		opts:     opts,
+		store:    bronze.New(s3.NewFromConfig(cfg), opts.BronzeBucket),
+		model:    llm.New(llm.NewRuntime(cfg, llm.RuntimeOptions{}), llm.Options{}),
+		breakers: breakers,
+		log:      log,
+		metrics:  m,
+		now:      time.Now,
+	}, nil
+}
+
+var executionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{0,80}$`)
+
+// validate checks every identifier before it touches a key, a prompt or a log line:
+// the posting and previous results must be this job's own Bronze objects.
+func validate(in contract.PassInput) error {
+	bad := func(format string, a ...any) error {
+		return &contract.Error{Name: contract.ErrNameInvalidInput, Message: fmt.Sprintf(format, a...)}
+	}
+	if !in.PassName.Valid() {
+		return bad("unknown pass_name %q", in.PassName)
+	}
+	id := in.JobData.JobPostingID
+	if err := contract.ValidateJobID(id); err != nil {
+		return bad("%v", err)
+	}
+	if in.JobData.PostingKey != contract.PostingKey(id) {
+		return bad("posting_key %q is not %q", in.JobData.PostingKey, contract.PostingKey(id))
+	}
+	if !executionIDPattern.MatchString(in.ExecutionID) {
+		return bad("execution_id %q: want up to 80 letters, digits, '-' or '_'", in.ExecutionID)
+	}
+	for _, p := range contract.Passes {
+		if p == in.PassName {
+			break
+		}
+		key := in.Previous[p]
+		prefix := contract.BronzePrefix + id + "/" + string(p) + "-"
+		if !strings.HasPrefix(key, prefix) || !strings.HasSuffix(key, ".json") || strings.Contains(key[len(prefix):], "/") {
+			return bad("previous %s result %q is not a %s document of job %s", p, key, p, id)
+		}
+	}
+	return nil
+}
+
+// Handle runs one pass of one job.
+func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {
+	if err := validate(in); err != nil {
+		h.log.ErrorContext(ctx, "rejected pass input", "error", err.Error())
+		return contract.PassOutput{}, err
+	}
+	started := h.now()
+	id, pass := in.JobData.JobPostingID, in.PassName
+	modelID := h.opts.Models[pass]
+	key := contract.BronzeKey(id, pass, modelID)
+	log := h.log.With("job_posting_id", id, "pass", string(pass), "model_id", modelID, "execution_id", in.ExecutionID)
+
+	existing, found, err := h.store.Get(ctx, key)
+	if err != nil {
+		return contract.PassOutput{}, storageErr(err)
+	}
+	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID {
+		log.InfoContext(ctx, "served from cache", "bronze_key", key)
+		h.emit(pass, modelID, existing.Doc.Metadata, true, 0)
+		return output(existing.Doc, key, true), nil
+	}
+	replace := ""
+	if found {
+		replace = existing.ETag
+	}
+
+	posting, err := h.store.GetPosting(ctx, in.JobData.PostingKey)
+	if err != nil {
+		return contract.PassOutput{}, storageErr(err)
+	}
+	if posting.JobPostingID != id {
+		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput,
+			Message: fmt.Sprintf("posting at %s belongs to job %q", in.JobData.PostingKey, posting.JobPostingID)}
+	}
+	previous, err := h.previous(ctx, in)
+	if err != nil {
+		return contract.PassOutput{}, err
+	}
+	req, err := enrich.BuildRequest(pass, posting, previous)
+	if err != nil {
+		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput, Message: err.Error()}
+	}
+
+	run, err := h.ask(ctx, modelID, req)
+	meta := bronze.Metadata{
+		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID,
+		PromptVersion: req.PromptVersion, ExecutionID: in.ExecutionID, Partition: in.JobData.Partition,
+		JobTitle: posting.JobTitle, CompanyName: posting.CompanyName, JobLocation: posting.JobLocation,
+		Tokens: run.tokens, ModelCalls: run.calls, StopReason: run.answer.StopReason, ParseStatus: run.parsed.Status,
+		StartedAt: started.UTC().Format(time.RFC3339Nano), ModelLatencyMs: run.latency.Milliseconds(),
+	}
+	meta.CostUSD, meta.CostKnown = llm.Cost(modelID, run.tokens)
+	if run.answer.Text != "" || run.answer.Reasoning != "" {
+		// The raw answer is kept even when the pass fails, so nothing the model said is lost.
+		if perr := h.store.PutRaw(ctx, contract.BronzeRawKey(id, pass, modelID), rawText(run.answer)); perr != nil {
+			return contract.PassOutput{}, storageErr(perr)
+		}
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "pass failed", "error", err.Error(), "parse_status", run.parsed.Status, "model_calls", run.calls)
+		h.emit(pass, modelID, meta, false, 0)
+		return contract.PassOutput{}, err
+	}
+
+	doc := bronze.Document{Metadata: meta, Result: run.parsed.Result, Issues: issues(run.parsed)}
+	doc.Metadata.FinishedAt = h.now().UTC().Format(time.RFC3339Nano)
+	doc.Metadata.TotalMs = h.now().Sub(started).Milliseconds()
+	if err := h.store.PutDocument(ctx, key, doc, replace); err != nil {
+		if errors.Is(err, bronze.ErrConflict) {
+			// Another execution stored this pass meanwhile: keep its result, not ours.
+			if winner, ok, gerr := h.store.Get(ctx, key); gerr == nil && ok {
+				log.WarnContext(ctx, "lost a concurrent write; using the stored result", "bronze_key", key)
+				return output(winner.Doc, key, true), nil
+			}
+		}
+		return contract.PassOutput{}, storageErr(err)
+	}
+	log.InfoContext(ctx, "pass stored", "bronze_key", key, "parse_status", run.parsed.Status,
+		"input_tokens", run.tokens.Input, "output_tokens", run.tokens.Output, "cost_usd", meta.CostUSD, "issues", len(doc.Issues))
+	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues))
+	return output(doc, key, false), nil
+}
+
+// previous loads the results of the earlier passes this pass builds on.
+func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[contract.Pass]json.RawMessage, error) {
+	out := map[contract.Pass]json.RawMessage{}
+	for _, p := range contract.Passes {
+		if p == in.PassName {
+			break
+		}
+		c, found, err := h.store.Get(ctx, in.Previous[p])
+		if err != nil {
+			return nil, storageErr(err)
+		}
+		if !found {
+			return nil, &contract.Error{Name: contract.ErrNameInvalidInput, Message: fmt.Sprintf("previous %s result %s does not exist", p, in.Previous[p])}
+		}
+		out[p] = c.Doc.Result
+	}
+	return out, nil
+}
+
+// run is the outcome of asking the model, with retries.
+type run struct {
+	answer  llm.Answer
+	parsed  enrich.Parsed
+	tokens  contract.Tokens
+	latency time.Duration
+	calls   int
+}
+
+// ask calls the model and parses its answer; a truncated, JSON-less or invalid answer
+// gets exactly one more call with a larger budget or a corrective message.
+func (h *Handler) ask(ctx context.Context, modelID string, req enrich.Request) (run, error) {
+	var r run
+	for attempt := 0; attempt < 2; attempt++ {
+		answer, err := h.call(ctx, modelID, req)
+		if err != nil {
+			return r, err
+		}
+		r.calls++
+		r.answer = answer
+		r.tokens.Input += answer.Usage.Input
+		r.tokens.Output += answer.Usage.Output
+		r.latency += answer.Latency
+		r.parsed = enrich.Parse(req.Pass, answer.Text)
+		if answer.StopReason == "max_tokens" && r.parsed.Status != "ok" && r.parsed.Status != "repaired" {
+			r.parsed.Status = "truncated"
+		}
+		switch r.parsed.Status {
+		case "ok", "repaired":
+			return r, nil
+		}
+		req = enrich.Corrective(req, answer.Text, r.parsed)
+	}
+	return r, parseErr(r)
+}
+
+// call sends one request through the model's circuit breaker.
+func (h *Handler) call(ctx context.Context, modelID string, req enrich.Request) (llm.Answer, error) {
+	b := h.breakers[modelID]
+	if err := b.Allow(); err != nil {
+		return llm.Answer{}, &contract.Error{Name: contract.ErrNameCircuitOpen, Message: err.Error()}
+	}
+	msgs := make([]llm.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
+	}
+	answer, err := h.model.Converse(ctx, llm.Call{
+		ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
+		Temperature: temperature, Schema: req.Schema, ServiceTier: h.opts.ServiceTier,
+	})
+	b.Record(err)
+	if err != nil {
+		return answer, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+	}
+	return answer, nil
+}
+
+func parseErr(r run) error {
+	name := contract.ErrNameInvalidOutput
+	switch r.parsed.Status {
+	case "truncated":
+		name = contract.ErrNameTruncated
+	case "no_json":
+		name = contract.ErrNameNoJSON
+	}
+	return &contract.Error{Name: name, Message: fmt.Sprintf("answer still %s after %d model calls (stop reason %q)", r.parsed.Status, r.calls, r.answer.StopReason)}
+}
+
+func storageErr(err error) error {
+	return &contract.Error{Name: contract.ErrNameStorage, Message: err.Error()}
+}
+
+func rawText(a llm.Answer) string {
+	if a.Reasoning == "" {
+		return a.Text
+	}
+	return "<reasoning>\n" + a.Reasoning + "\n</reasoning>\n" + a.Text
+}
+
+func issues(p enrich.Parsed) []bronze.Issue {
+	out := make([]bronze.Issue, len(p.Issues))
+	for i, is := range p.Issues {
+		out[i] = bronze.Issue{Field: is.Field, Problem: is.Problem}
+	}
+	return out
+}
+
+func output(doc bronze.Document, key string, cached bool) contract.PassOutput {
+	m := doc.Metadata
+	return contract.PassOutput{
+		StatusCode: 200, Success: true, Section: m.Section, ModelID: m.ModelID,
+		Tokens: m.Tokens, CostUSD: m.CostUSD, Cached: cached, BronzeKey: key,
+		ParseStatus: m.ParseStatus, Issues: len(doc.Issues),
+	}
+}
+
+// emit writes the pass's EMF metrics: tokens and cost count only when the model was
+// called, so dashboards add up real spend.
+func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int) {
+	hit := 0.0
+	ms := []metrics.Metric{{Name: "CacheHit", Value: hit, Unit: metrics.Count}}
+	if cached {
+		ms[0].Value = 1
+	} else {
+		ms = append(ms,
+			metrics.Metric{Name: "InputTokens", Value: float64(m.Tokens.Input), Unit: metrics.Count},
+			metrics.Metric{Name: "OutputTokens", Value: float64(m.Tokens.Output), Unit: metrics.Count},
+			metrics.Metric{Name: "CostUSD", Value: m.CostUSD, Unit: metrics.None},
+			metrics.Metric{Name: "ModelLatencyMs", Value: float64(m.ModelLatencyMs), Unit: metrics.Milliseconds},
+			metrics.Metric{Name: "ModelCalls", Value: float64(m.ModelCalls), Unit: metrics.Count},
+			metrics.Metric{Name: "ValidationIssues", Value: float64(nIssues), Unit: metrics.Count},
+		)
+	}
+	status := m.ParseStatus
+	if cached {
+		status = "cached"
+	}
+	if err := h.metrics.Emit(map[string]string{"Pass": string(pass), "ParseStatus": status},
+		map[string]any{"job_posting_id": m.JobPostingID, "model_id": modelID, "execution_id": m.ExecutionID}, ms...); err != nil {
+		h.log.Warn("metrics not written", "error", err.Error())
+	}
+}

@@ -1,0 +1,62 @@
+package enrichpartition
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+)
+
+// Options configure the handler; OptionsFromEnv reads them from the Lambda environment
+// the Pulumi program sets.
+type Options struct {
+	BronzeBucket    string
+	Models          map[contract.Pass]string
+	ServiceTier     string
+	BreakerFailures int
+	BreakerCooldown time.Duration
+}
+
+// OptionsFromEnv reads the handler's settings from contract.Env* variables.
+func OptionsFromEnv() (Options, error) {
+	o := Options{
+		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
+		Models: map[contract.Pass]string{
+			contract.Pass1: os.Getenv(contract.EnvModelPass1),
+			contract.Pass2: os.Getenv(contract.EnvModelPass2),
+			contract.Pass3: os.Getenv(contract.EnvModelPass3),
+		},
+		ServiceTier:     os.Getenv(contract.EnvServiceTier),
+		BreakerFailures: 5,
+		BreakerCooldown: time.Minute,
+	}
+	if v := os.Getenv(contract.EnvBreakerFailures); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("%s=%q: want a positive integer", contract.EnvBreakerFailures, v)
+		}
+		o.BreakerFailures = n
+	}
+	if v := os.Getenv(contract.EnvBreakerCooldown); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("%s=%q: want a positive number of seconds", contract.EnvBreakerCooldown, v)
+		}
+		o.BreakerCooldown = time.Duration(n) * time.Second
+	}
+	return o, o.validate()
+}
+
+func (o Options) validate() error {
+	if o.BronzeBucket == "" {
+		return fmt.Errorf("%s is not set", contract.EnvBronzeBucket)
+	}
+	for _, p := range contract.Passes {
+		if o.Models[p] == "" {
+			return fmt.Errorf("no model configured for %s", p)
+		}
+	}
+	return nil
+}
