@@ -30,34 +30,30 @@ const temperature = 0.1
 // Handler runs passes. It is safe for concurrent use; its breakers live as long as the
 // Lambda container.
 type Handler struct {
-	opts     Options
-	store    *bronze.Store
-	model    *llm.Client
-	breakers map[string]*llm.Breaker
-	log      *slog.Logger
-	metrics  *metrics.Emitter
-	now      func() time.Time
+	opts    Options
+	store   *bronze.Store
+	model   *llm.Client
+	log     *slog.Logger
+	metrics *metrics.Emitter
+	now     func() time.Time
 }
 
-// New builds a handler from an SDK configuration.
-func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+// New builds a handler. storage configures the S3 client and model the Bedrock client;
+// in Lambda both are the same configuration, locally Bedrock may be the real one.
+func New(storage, model aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	breakers := map[string]*llm.Breaker{}
-	for _, id := range opts.Models {
-		if breakers[id] == nil {
-			breakers[id] = llm.NewBreaker(opts.BreakerFailures, opts.BreakerCooldown)
-		}
-	}
+	rt := llm.NewRuntime(model, llm.RuntimeOptions{ReadTimeout: opts.ModelReadTimeout})
 	return &Handler{
-		opts:     opts,
-		store:    bronze.New(s3.NewFromConfig(cfg), opts.BronzeBucket),
-		model:    llm.New(llm.NewRuntime(cfg, llm.RuntimeOptions{}), llm.Options{}),
-		breakers: breakers,
-		log:      log,
-		metrics:  m,
-		now:      time.Now,
+		opts:  opts,
+		store: bronze.New(s3.NewFromConfig(storage), opts.BronzeBucket),
+		model: llm.New(rt, llm.Options{Breaker: llm.BreakerSettings{
+			Failures: opts.BreakerFailures, Cooldown: opts.BreakerCooldown,
+		}}),
+		log:     log,
+		metrics: m,
+		now:     time.Now,
 	}, nil
 }
 
@@ -206,14 +202,15 @@ type run struct {
 	calls   int
 }
 
-// ask calls the model and parses its answer; a truncated, JSON-less or invalid answer
-// gets exactly one more call with a larger budget or a corrective message.
+// ask calls the model and parses its answer; a truncated, JSON-less (reasoning only
+// included) or invalid answer gets exactly one more call with a larger budget or a
+// corrective message.
 func (h *Handler) ask(ctx context.Context, modelID string, req enrich.Request) (run, error) {
 	var r run
 	for attempt := 0; attempt < 2; attempt++ {
 		answer, err := h.call(ctx, modelID, req)
-		if err != nil {
-			return r, err
+		if err != nil && !errors.Is(err, llm.ErrNoText) {
+			return r, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
 		}
 		r.calls++
 		r.answer = answer
@@ -233,25 +230,17 @@ func (h *Handler) ask(ctx context.Context, modelID string, req enrich.Request) (
 	return r, parseErr(r)
 }
 
-// call sends one request through the model's circuit breaker.
+// call sends one request; the client's per-model circuit breaker fails fast when the
+// model keeps failing.
 func (h *Handler) call(ctx context.Context, modelID string, req enrich.Request) (llm.Answer, error) {
-	b := h.breakers[modelID]
-	if err := b.Allow(); err != nil {
-		return llm.Answer{}, &contract.Error{Name: contract.ErrNameCircuitOpen, Message: err.Error()}
-	}
 	msgs := make([]llm.Message, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
 	}
-	answer, err := h.model.Converse(ctx, llm.Call{
+	return h.model.Converse(ctx, llm.Call{
 		ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
 		Temperature: temperature, Schema: req.Schema, ServiceTier: h.opts.ServiceTier,
 	})
-	b.Record(err)
-	if err != nil {
-		return answer, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
-	}
-	return answer, nil
 }
 
 func parseErr(r run) error {
@@ -296,8 +285,7 @@ func output(doc bronze.Document, key string, cached bool) contract.PassOutput {
 // emit writes the pass's EMF metrics: tokens and cost count only when the model was
 // called, so dashboards add up real spend.
 func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int) {
-	hit := 0.0
-	ms := []metrics.Metric{{Name: "CacheHit", Value: hit, Unit: metrics.Count}}
+	ms := []metrics.Metric{{Name: "CacheHit", Value: 0, Unit: metrics.Count}}
 	if cached {
 		ms[0].Value = 1
 	} else {

@@ -17,6 +17,9 @@ type Options struct {
 	ServiceTier     string
 	BreakerFailures int
 	BreakerCooldown time.Duration
+	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
+	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
+	ModelReadTimeout time.Duration
 }
 
 // OptionsFromEnv reads the handler's settings from contract.Env* variables.
@@ -45,6 +48,14 @@ func OptionsFromEnv() (Options, error) {
 			return o, fmt.Errorf("%s=%q: want a positive number of seconds", contract.EnvBreakerCooldown, v)
 		}
 		o.BreakerCooldown = time.Duration(n) * time.Second
+	}
+	if v := os.Getenv(contract.EnvPassTimeout); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 30 {
+			return o, fmt.Errorf("%s=%q: want at least 30 seconds", contract.EnvPassTimeout, v)
+		}
+		// Leave room for the Bronze writes after the model answers.
+		o.ModelReadTimeout = time.Duration(n-15) * time.Second
 	}
 	return o, o.validate()
 }

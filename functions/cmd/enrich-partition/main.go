@@ -28,7 +28,7 @@ func main() {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := enrichpartition.New(cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace))
+	h, err := enrichpartition.New(cfg, cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace))
 	if err != nil {
 		log.Error("handler", "error", err.Error())
 		os.Exit(1)
