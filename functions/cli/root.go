@@ -115,6 +115,11 @@ func awsConfig(ctx context.Context) (aws.Config, error) {
 	if endpoint == "" {
 		endpoint = DefaultLocalEndpoint
 	}
+	return endpointConfig(ctx, endpoint)
+}
+
+// endpointConfig is the SDK configuration for a local endpoint.
+func endpointConfig(ctx context.Context, endpoint string) (aws.Config, error) {
 	return config.LoadDefaultConfig(ctx,
 		config.WithRegion("us-east-1"),
 		config.WithBaseEndpoint(endpoint),

@@ -24,9 +24,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
-// temperature is low: the passes extract and classify, they do not create.
-const temperature = 0.1
-
 // Handler runs passes. It is safe for concurrent use; its breakers live as long as the
 // Lambda container.
 type Handler struct {
@@ -134,28 +131,28 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput, Message: err.Error()}
 	}
 
-	run, err := h.ask(ctx, modelID, req)
+	run, err := Ask(ctx, h.model, modelID, h.opts.ServiceTier, req)
 	meta := bronze.Metadata{
 		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID,
 		PromptVersion: req.PromptVersion, ExecutionID: in.ExecutionID, Partition: in.JobData.Partition,
 		JobTitle: posting.JobTitle, CompanyName: posting.CompanyName, JobLocation: posting.JobLocation,
-		Tokens: run.tokens, ModelCalls: run.calls, StopReason: run.answer.StopReason, ParseStatus: run.parsed.Status,
-		StartedAt: started.UTC().Format(time.RFC3339Nano), ModelLatencyMs: run.latency.Milliseconds(),
+		Tokens: run.Tokens, ModelCalls: run.Calls, StopReason: run.Answer.StopReason, ParseStatus: run.Parsed.Status,
+		StartedAt: started.UTC().Format(time.RFC3339Nano), ModelLatencyMs: run.Latency.Milliseconds(),
 	}
-	meta.CostUSD, meta.CostKnown = llm.Cost(modelID, run.tokens)
-	if run.answer.Text != "" || run.answer.Reasoning != "" {
+	meta.CostUSD, meta.CostKnown = llm.Cost(modelID, run.Tokens)
+	if run.Answer.Text != "" || run.Answer.Reasoning != "" {
 		// The raw answer is kept even when the pass fails, so nothing the model said is lost.
-		if perr := h.store.PutRaw(ctx, contract.BronzeRawKey(id, pass, modelID), rawText(run.answer)); perr != nil {
+		if perr := h.store.PutRaw(ctx, contract.BronzeRawKey(id, pass, modelID), rawText(run.Answer)); perr != nil {
 			return contract.PassOutput{}, storageErr(perr)
 		}
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "pass failed", "error", err.Error(), "parse_status", run.parsed.Status, "model_calls", run.calls)
+		log.ErrorContext(ctx, "pass failed", "error", err.Error(), "parse_status", run.Parsed.Status, "model_calls", run.Calls)
 		h.emit(pass, modelID, meta, false, 0)
 		return contract.PassOutput{}, err
 	}
 
-	doc := bronze.Document{Metadata: meta, Result: run.parsed.Result, Issues: issues(run.parsed)}
+	doc := bronze.Document{Metadata: meta, Result: run.Parsed.Result, Issues: issues(run.Parsed)}
 	doc.Metadata.FinishedAt = h.now().UTC().Format(time.RFC3339Nano)
 	doc.Metadata.TotalMs = h.now().Sub(started).Milliseconds()
 	if err := h.store.PutDocument(ctx, key, doc, replace); err != nil {
@@ -168,8 +165,8 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 		}
 		return contract.PassOutput{}, storageErr(err)
 	}
-	log.InfoContext(ctx, "pass stored", "bronze_key", key, "parse_status", run.parsed.Status,
-		"input_tokens", run.tokens.Input, "output_tokens", run.tokens.Output, "cost_usd", meta.CostUSD, "issues", len(doc.Issues))
+	log.InfoContext(ctx, "pass stored", "bronze_key", key, "parse_status", run.Parsed.Status,
+		"input_tokens", run.Tokens.Input, "output_tokens", run.Tokens.Output, "cost_usd", meta.CostUSD, "issues", len(doc.Issues))
 	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues))
 	return output(doc, key, false), nil
 }
@@ -191,67 +188,6 @@ func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[cont
 		out[p] = c.Doc.Result
 	}
 	return out, nil
-}
-
-// run is the outcome of asking the model, with retries.
-type run struct {
-	answer  llm.Answer
-	parsed  enrich.Parsed
-	tokens  contract.Tokens
-	latency time.Duration
-	calls   int
-}
-
-// ask calls the model and parses its answer; a truncated, JSON-less (reasoning only
-// included) or invalid answer gets exactly one more call with a larger budget or a
-// corrective message.
-func (h *Handler) ask(ctx context.Context, modelID string, req enrich.Request) (run, error) {
-	var r run
-	for attempt := 0; attempt < 2; attempt++ {
-		answer, err := h.call(ctx, modelID, req)
-		if err != nil && !errors.Is(err, llm.ErrNoText) {
-			return r, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
-		}
-		r.calls++
-		r.answer = answer
-		r.tokens.Input += answer.Usage.Input
-		r.tokens.Output += answer.Usage.Output
-		r.latency += answer.Latency
-		r.parsed = enrich.Parse(req.Pass, answer.Text)
-		if answer.StopReason == "max_tokens" && r.parsed.Status != "ok" && r.parsed.Status != "repaired" {
-			r.parsed.Status = "truncated"
-		}
-		switch r.parsed.Status {
-		case "ok", "repaired":
-			return r, nil
-		}
-		req = enrich.Corrective(req, answer.Text, r.parsed)
-	}
-	return r, parseErr(r)
-}
-
-// call sends one request; the client's per-model circuit breaker fails fast when the
-// model keeps failing.
-func (h *Handler) call(ctx context.Context, modelID string, req enrich.Request) (llm.Answer, error) {
-	msgs := make([]llm.Message, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
-	}
-	return h.model.Converse(ctx, llm.Call{
-		ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
-		Temperature: temperature, Schema: req.Schema, ServiceTier: h.opts.ServiceTier,
-	})
-}
-
-func parseErr(r run) error {
-	name := contract.ErrNameInvalidOutput
-	switch r.parsed.Status {
-	case "truncated":
-		name = contract.ErrNameTruncated
-	case "no_json":
-		name = contract.ErrNameNoJSON
-	}
-	return &contract.Error{Name: name, Message: fmt.Sprintf("answer still %s after %d model calls (stop reason %q)", r.parsed.Status, r.calls, r.answer.StopReason)}
 }
 
 func storageErr(err error) error {
