@@ -61,6 +61,8 @@ const (
 	EnvAdmissionBuffer   = "ADMISSION_BUFFER"
 	EnvMaxPartitions     = "MAX_PARTITIONS_PER_RUN"
 	EnvMaxJobs           = "MAX_JOBS_PER_PARTITION"
+	EnvMaxAttempts       = "MAX_ATTEMPTS"
+	EnvMessageGroups     = "MESSAGE_GROUPS"
 	EnvLockTimeout       = "LOCK_TIMEOUT_SECONDS"
 	EnvBreakerFailures   = "CIRCUIT_BREAKER_FAILURES"
 	EnvBreakerCooldown   = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
@@ -79,6 +81,16 @@ const (
 	SemaphoreLockName = "ProcessingLock"
 	SemaphoreCount    = "currentlockcount"
 	SemaphoreMax      = "maxlockcount"
+)
+
+// Metrics emitted by CleanupLocks (namespace MetricsNamespace, dimension Stack); the
+// drift alarm reads MetricSemaphoreDrift.
+const (
+	MetricSemaphoreDrift = "SemaphoreDrift"      // |currentlockcount - holders| found by a sweep
+	MetricSlotsReleased  = "OrphanSlotsReleased" // holders of ended or unknown executions released
+	// MetricModelThrottles counts throttled model calls (every attempt, retried or
+	// not); the throttle alarm sums it over all dimensions.
+	MetricModelThrottles = "ModelThrottles"
 )
 
 // Status table layout.
@@ -102,8 +114,17 @@ const (
 	AttrPassFinishedAt = "completedAt"
 )
 
+// Fields of the lastError map written by the state machine when an attempt fails:
+// the step that failed (pass1..pass3, start, slot) and the Step Functions error
+// object {"Error", "Cause"} as JSON text.
+const (
+	AttrErrorStep   = "step"
+	AttrErrorDetail = "detail"
+)
+
 // Overall job status values.
 const (
+	StatusQueued            = "QUEUED" // published by discovery, no execution yet
 	StatusPending           = "PENDING"
 	StatusInProgress        = "IN_PROGRESS"
 	StatusCompleted         = "COMPLETED"

@@ -1,0 +1,286 @@
+package cleanup
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/status"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{}, nil)) }
+
+// modeMachine ends its executions as the input's mode says: fail, succeed, or hold
+// (stay RUNNING until stopped).
+const modeMachine = `{"StartAt":"Mode","States":{
+ "Mode":{"Type":"Choice","Choices":[
+  {"Variable":"$.mode","StringEquals":"fail","Next":"Boom"},
+  {"Variable":"$.mode","StringEquals":"succeed","Next":"Done"}],"Default":"Hold"},
+ "Hold":{"Type":"Wait","Seconds":3600,"End":true},
+ "Boom":{"Type":"Fail","Error":"ProcessingFailed","Cause":"test"},
+ "Done":{"Type":"Succeed"}}}`
+
+var stackSeq atomic.Int32
+
+type fixture struct {
+	names   contract.Names
+	res     localcloud.Resources
+	sfn     *sfn.Client
+	db      *dynamodb.Client
+	sem     *semaphore.Semaphore
+	h       *Handler
+	metrics bytes.Buffer
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := fmt.Sprintf("cl%d", stackSeq.Add(1))
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.BronzeBucket, s.SilverBucket = stack+"-bronze", stack+"-silver"
+	f := &fixture{names: contract.NamesFor(stack), sfn: sfn.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg)}
+	if f.res, err = localcloud.Provision(ctx, cfg, f.names, s, modeMachine); err != nil {
+		t.Fatal(err)
+	}
+	f.sem = semaphore.New(f.db, f.names.SemaphoreTable)
+	f.h = New(cfg, Options{StateMachineARN: f.res.StateMachineARN, SemaphoreTable: f.names.SemaphoreTable, StatusTable: f.names.StatusTable,
+		LockTimeout: 30 * time.Minute, Stack: stack, Metrics: &f.metrics})
+	t.Cleanup(func() {
+		out, err := f.sfn.ListExecutions(t.Context(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(f.res.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
+		if err == nil {
+			for _, e := range out.Executions {
+				_, _ = f.sfn.StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: e.ExecutionArn})
+			}
+		}
+	})
+	return f
+}
+
+func (f *fixture) arn(t *testing.T, name string) string {
+	t.Helper()
+	arn, err := ExecutionARN(f.res.StateMachineARN, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return arn
+}
+
+// run starts execution name for job in mode and waits for want (RUNNING, or the end
+// state mode leads to). It returns the input.
+func (f *fixture) run(t *testing.T, name, job, mode string, want sfntypes.ExecutionStatus) string {
+	t.Helper()
+	in, _ := json.Marshal(map[string]any{"job_data": contract.JobRef{JobPostingID: job, PostingKey: contract.PostingKey(job)}, "execution_id": name, "mode": mode})
+	if _, err := f.sfn.StartExecution(t.Context(), &sfn.StartExecutionInput{StateMachineArn: aws.String(f.res.StateMachineARN), Name: aws.String(name), Input: aws.String(string(in))}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		d, err := f.sfn.DescribeExecution(t.Context(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(f.arn(t, name))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status == want {
+			return string(in)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s is %s, want %s", name, d.Status, want)
+		}
+	}
+}
+
+// seed writes the semaphore item: count and holders acquired at the given times.
+func (f *fixture) seed(t *testing.T, count int, holders map[string]time.Time) {
+	t.Helper()
+	item := map[string]dbtypes.AttributeValue{
+		contract.SemaphoreKey:   &dbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName},
+		contract.SemaphoreCount: &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(count)},
+		contract.SemaphoreMax:   &dbtypes.AttributeValueMemberN{Value: "5"},
+	}
+	for name, at := range holders {
+		item[name] = &dbtypes.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+	}
+	if _, err := f.db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(f.names.SemaphoreTable), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// claim writes a status row of job claimed by execution after attempts attempts.
+func (f *fixture) claim(t *testing.T, job, status, execution string, attempts int) {
+	t.Helper()
+	s := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
+	item := map[string]dbtypes.AttributeValue{contract.StatusKey: s(job), contract.AttrOverallStatus: s(status), contract.AttrUpdatedAt: s("2026-01-01T00:00:00.000Z"),
+		contract.AttrAttempts: &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(attempts)}}
+	if execution != "" {
+		item[contract.AttrExecution] = s(execution)
+	}
+	if _, err := f.db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(f.names.StatusTable), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// status reads a job's row through the status package, as operators do.
+func (f *fixture) status(t *testing.T, job string) status.Job {
+	t.Helper()
+	j, err := status.New(f.db, f.names.StatusTable).Get(t.Context(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func (f *fixture) event(t *testing.T, name, status, input string) json.RawMessage {
+	t.Helper()
+	ev, _ := json.Marshal(map[string]any{
+		"detail-type": "Step Functions Execution Status Change",
+		"source":      "aws.states",
+		"detail": map[string]any{"executionArn": f.arn(t, name), "stateMachineArn": f.res.StateMachineARN,
+			"name": name, "status": status, "input": input},
+	})
+	return ev
+}
+
+func TestStatusChangeEventReleasesSlotAndClaimOnce(t *testing.T) {
+	f := newFixture(t)
+	failed := f.run(t, "job-5001-aa", "5001", "fail", sfntypes.ExecutionStatusFailed)
+	// Job 5002's old execution failed, but a newer execution claims the job now.
+	old := f.run(t, "job-5002-old", "5002", "fail", sfntypes.ExecutionStatusFailed)
+	f.seed(t, 3, map[string]time.Time{"job-5001-aa": time.Now(), "job-5002-old": time.Now(), "job-5002-new": time.Now()})
+	f.claim(t, "5001", contract.StatusPending, "job-5001-aa", 0) // died waiting for a slot: attempt not counted yet
+	f.claim(t, "5002", contract.StatusInProgress, "job-5002-new", 1)
+
+	tests := []struct {
+		name        string
+		event       json.RawMessage
+		want        Result
+		wantCount   int
+		wantHolders int
+		job         string
+		wantJob     status.Job
+	}{
+		{"first delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1, Released: 1, ClaimsReleased: 1}, 2, 2,
+			"5001", status.Job{Overall: contract.StatusFailed, Attempts: 1}},
+		{"second delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1}, 2, 2,
+			"5001", status.Job{Overall: contract.StatusFailed, Attempts: 1}},
+		{"claim of a newer execution kept", f.event(t, "job-5002-old", "ABORTED", old), Result{Mode: "event", Checked: 1, Released: 1}, 1, 1,
+			"5002", status.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
+		{"success is ignored", f.event(t, "job-5002-new", "SUCCEEDED", old), Result{Mode: "ignored", Checked: 1}, 1, 1,
+			"5002", status.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.h.Handle(t.Context(), tt.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("result %+v, want %+v", got, tt.want)
+			}
+			st, err := f.sem.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Count != tt.wantCount || len(st.Holders) != tt.wantHolders {
+				t.Fatalf("count %d holders %v, want %d and %d", st.Count, st.Holders, tt.wantCount, tt.wantHolders)
+			}
+			j := f.status(t, tt.job)
+			if j.Overall != tt.wantJob.Overall || j.Execution != tt.wantJob.Execution || j.Attempts != tt.wantJob.Attempts {
+				t.Fatalf("job %s: %s claimed by %q after %d attempts, want %+v", tt.job, j.Overall, j.Execution, j.Attempts, tt.wantJob)
+			}
+		})
+	}
+	if e := f.status(t, "5001").LastError; e == nil || e.Step != cleanupStep || e.Error != "ExecutionFAILED" || !strings.Contains(e.Cause, "job-5001-aa") {
+		t.Fatalf("lastError %+v does not name the step, the status and the execution", e)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	f := newFixture(t)
+	f.run(t, "job-6001-run", "6001", "hold", sfntypes.ExecutionStatusRunning)
+	f.run(t, "job-6002-ok", "6002", "succeed", sfntypes.ExecutionStatusSucceeded)
+	f.run(t, "job-6003-stop", "6003", "hold", sfntypes.ExecutionStatusRunning)
+	if _, err := f.sfn.StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: aws.String(f.arn(t, "job-6003-stop"))}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	long := now.Add(-2 * time.Hour) // older than the 30 min lock timeout
+	holders := map[string]time.Time{
+		"job-6001-run":   long, // old, but RUNNING: never reclaimed
+		"job-6002-ok":    now,
+		"job-6003-stop":  now,
+		"job-6004-gone":  long, // unknown and old: released
+		"job-6005-fresh": now,  // unknown but young: it may be starting, kept
+	}
+	f.seed(t, len(holders)+2, holders) // two leaked slots
+	f.claim(t, "6001", contract.StatusInProgress, "job-6001-run", 1)
+	f.claim(t, "6003", contract.StatusInProgress, "job-6003-stop", 2) // attempt already counted
+	f.claim(t, "6002", contract.StatusCompleted, "", 1)
+
+	got, err := f.h.Handle(t.Context(), json.RawMessage(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Mode: "sweep", Checked: 5, Running: 1, Released: 3, ClaimsReleased: 1, Kept: 1, Drift: 2}
+	if got != want {
+		t.Fatalf("result %+v, want %+v", got, want)
+	}
+	st, err := f.sem.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, h := range st.Holders {
+		left = append(left, h.Execution)
+	}
+	if st.Count != 2 || strings.Join(left, ",") != "job-6001-run,job-6005-fresh" {
+		t.Fatalf("count %d holders %v, want 2: job-6001-run,job-6005-fresh", st.Count, left)
+	}
+	if d, err := f.sfn.DescribeExecution(t.Context(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(f.arn(t, "job-6001-run"))}); err != nil || d.Status != sfntypes.ExecutionStatusRunning {
+		t.Fatalf("running execution touched: %v %v", d.Status, err)
+	}
+	for job, want := range map[string]status.Job{
+		"6001": {Overall: contract.StatusInProgress, Execution: "job-6001-run", Attempts: 1},
+		"6003": {Overall: contract.StatusFailed, Attempts: 2},
+		"6002": {Overall: contract.StatusCompleted, Attempts: 1},
+	} {
+		if j := f.status(t, job); j.Overall != want.Overall || j.Execution != want.Execution || j.Attempts != want.Attempts {
+			t.Errorf("job %s: %s claimed by %q after %d attempts, want %+v", job, j.Overall, j.Execution, j.Attempts, want)
+		}
+	}
+	var emf map[string]any
+	if err := json.Unmarshal(f.metrics.Bytes(), &emf); err != nil {
+		t.Fatalf("metrics line %q: %v", f.metrics.String(), err)
+	}
+	if emf[contract.MetricSemaphoreDrift] != 2.0 || emf[contract.MetricSlotsReleased] != 3.0 || emf["Stack"] != f.names.Stack {
+		t.Fatalf("EMF line %s", f.metrics.String())
+	}
+
+	again, err := f.h.Handle(t.Context(), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Result{Mode: "sweep", Checked: 2, Running: 1, Kept: 1}); again != want {
+		t.Fatalf("second sweep %+v, want %+v", again, want)
+	}
+}

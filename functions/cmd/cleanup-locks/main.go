@@ -1,0 +1,30 @@
+// Command cleanup-locks is the CleanupLocks Lambda: releases slots and claims left by
+// ended executions and repairs the semaphore count.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
+	"github.com/aienrichment/ai-enrichment/functions/logging"
+)
+
+func main() {
+	slog.SetDefault(logging.New(os.Stdout))
+	opts, err := cleanup.OptionsFromEnv()
+	if err != nil {
+		slog.Error("bad configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		slog.Error("aws configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(cleanup.New(cfg, opts).Handle)
+}

@@ -1,0 +1,292 @@
+// Package invoke is InvokeEnrichment: it turns a batch of SQS FIFO messages into
+// Step Functions executions with deterministic names, admits no more executions than
+// the semaphore can serve soon, and defers the rest without spending their way to the
+// dead-letter queue.
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+)
+
+// DefaultDeferDelay is how long a deferred message stays invisible before it is
+// offered again: about one slot wait of the state machine.
+const DefaultDeferDelay = 30 * time.Second
+
+// Options configure the handler.
+type Options struct {
+	StateMachineARN string
+	QueueURL        string
+	SemaphoreTable  string
+	MaxConcurrent   int
+	AdmissionBuffer int
+	DeferDelay      time.Duration
+}
+
+// OptionsFromEnv reads the options the Pulumi program sets.
+func OptionsFromEnv() (Options, error) {
+	o := Options{
+		StateMachineARN: os.Getenv(contract.EnvStateMachineARN),
+		QueueURL:        os.Getenv(contract.EnvQueueURL),
+		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
+		DeferDelay:      DefaultDeferDelay,
+	}
+	for name, v := range map[string]string{contract.EnvStateMachineARN: o.StateMachineARN, contract.EnvQueueURL: o.QueueURL, contract.EnvSemaphoreTable: o.SemaphoreTable} {
+		if v == "" {
+			return Options{}, fmt.Errorf("environment variable %s is not set", name)
+		}
+	}
+	var err error
+	if o.MaxConcurrent, err = envInt(contract.EnvMaxConcurrency); err != nil {
+		return Options{}, err
+	}
+	if o.AdmissionBuffer, err = envInt(contract.EnvAdmissionBuffer); err != nil {
+		return Options{}, err
+	}
+	return o, nil
+}
+
+func envInt(name string) (int, error) {
+	n, err := strconv.Atoi(os.Getenv(name))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("environment variable %s=%q: want a non-negative integer", name, os.Getenv(name))
+	}
+	return n, nil
+}
+
+// Handler is the InvokeEnrichment Lambda handler.
+type Handler struct {
+	sfn  *sfn.Client
+	sqs  *sqs.Client
+	sem  *semaphore.Semaphore
+	opts Options
+	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
+	maxReceive int
+}
+
+// New builds the handler and reads the queue's redrive policy once, so deferral knows
+// how many receives a message may spend before SQS moves it to the DLQ.
+func New(ctx context.Context, cfg aws.Config, opts Options) (*Handler, error) {
+	if opts.DeferDelay <= 0 {
+		opts.DeferDelay = DefaultDeferDelay
+	}
+	h := &Handler{
+		sfn:  sfn.NewFromConfig(cfg),
+		sqs:  sqs.NewFromConfig(cfg),
+		sem:  semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable),
+		opts: opts,
+	}
+	out, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(opts.QueueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read redrive policy of %s: %w", opts.QueueURL, err)
+	}
+	if h.maxReceive, err = maxReceiveCount(out.Attributes[string(sqstypes.QueueAttributeNameRedrivePolicy)]); err != nil {
+		return nil, fmt.Errorf("queue %s: %w", opts.QueueURL, err)
+	}
+	return h, nil
+}
+
+// maxReceiveCount reads maxReceiveCount from a redrive policy, which carries it as a
+// number or as a string depending on who wrote it.
+func maxReceiveCount(policy string) (int, error) {
+	if policy == "" {
+		return 0, nil
+	}
+	var p struct {
+		MaxReceiveCount json.RawMessage `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		return 0, fmt.Errorf("decode redrive policy: %w", err)
+	}
+	n, err := strconv.Atoi(strings.Trim(string(p.MaxReceiveCount), `"`))
+	if err != nil {
+		return 0, fmt.Errorf("redrive policy maxReceiveCount %s: %w", p.MaxReceiveCount, err)
+	}
+	return n, nil
+}
+
+// result counts what a batch did; it is logged once per invocation.
+type result struct {
+	Started  int `json:"started"`
+	Existed  int `json:"existed"`
+	Deferred int `json:"deferred"`
+	Resent   int `json:"resent"`
+	Failed   int `json:"failed"`
+}
+
+// Handle processes one SQS batch. Failed and deferred messages are reported as batch
+// item failures, except deferred messages close to the DLQ threshold, which are sent
+// again as fresh messages (receive count 1) and acknowledged.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	g := newGate(h.admission(ctx))
+	var res result
+	var failures []events.SQSBatchItemFailure
+	var deferred []events.SQSMessage
+	for _, r := range ev.Records {
+		group := r.Attributes["MessageGroupId"]
+		log := slog.With("message_id", r.MessageId, "group", group)
+		j, perr := parseRecord(r)
+		switch g.decide(group, perr == nil) {
+		case deferr:
+			deferred = append(deferred, r)
+			continue
+		case fail:
+			// Reported, never dropped: redrive moves it to the DLQ after maxReceiveCount.
+			log.ErrorContext(ctx, "poison message", "error", perr.Error(), "receive_count", receiveCount(r))
+			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			res.Failed++
+			continue
+		}
+		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)
+		existed, err := h.start(ctx, j)
+		g.done(group, err == nil && !existed, err)
+		switch {
+		case err != nil:
+			log.WarnContext(ctx, "start execution failed", "error", err.Error())
+			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			res.Failed++
+		case existed:
+			log.InfoContext(ctx, "execution already exists")
+			res.Existed++
+		default:
+			log.InfoContext(ctx, "execution started")
+			res.Started++
+		}
+	}
+	failures = append(failures, h.deferAll(ctx, deferred, &res)...)
+	slog.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// admission reads the capacity. When it cannot be read nothing is admitted: the batch
+// is deferred, which is safe, rather than flooding the state machine.
+func (h *Handler) admission(ctx context.Context) int {
+	st, err := h.sem.Read(ctx)
+	if err != nil {
+		slog.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
+		return 0
+	}
+	running, err := h.running(ctx, h.opts.MaxConcurrent+h.opts.AdmissionBuffer)
+	if err != nil {
+		slog.ErrorContext(ctx, "admission: count running executions", "error", err.Error())
+		return 0
+	}
+	c := Capacity{Max: h.opts.MaxConcurrent, Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
+	n := Admit(c)
+	slog.InfoContext(ctx, "admission", "max", c.Max, "buffer", c.Buffer, "held", c.Held, "running", c.Running, "admit", n)
+	return n
+}
+
+// running counts RUNNING executions up to limit: one page is enough, since more than
+// limit running executions admits nothing anyway.
+func (h *Handler) running(ctx context.Context, limit int) (int, error) {
+	out, err := h.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{
+		StateMachineArn: aws.String(h.opts.StateMachineARN),
+		StatusFilter:    sfntypes.ExecutionStatusRunning,
+		MaxResults:      int32(min(max(limit, 1), 1000)),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list running executions: %w", err)
+	}
+	return len(out.Executions), nil
+}
+
+// start starts the job's execution; existed reports an execution of that name.
+func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
+	input, err := json.Marshal(contract.ExecutionInput{JobData: j.msg.Job, ExecutionID: j.name, Force: j.msg.Force})
+	if err != nil {
+		return false, fmt.Errorf("encode execution input: %w", err)
+	}
+	_, err = h.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(h.opts.StateMachineARN),
+		Name:            aws.String(j.name),
+		Input:           aws.String(string(input)),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start execution %s: %w", j.name, err)
+	}
+	return false, nil
+}
+
+// deferAll puts deferred messages back for later. A message with receives to spare is
+// hidden for DeferDelay and reported as failed (its group stays blocked, keeping FIFO
+// order); one that would reach the DLQ on its next failure is sent again as a new
+// message of the same group and acknowledged instead. It returns the failures to report.
+func (h *Handler) deferAll(ctx context.Context, msgs []events.SQSMessage, res *result) []events.SQSBatchItemFailure {
+	var failures []events.SQSBatchItemFailure
+	var hide []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+	for _, r := range msgs {
+		if h.maxReceive > 0 && receiveCount(r)+1 >= h.maxReceive {
+			if err := h.resend(ctx, r); err != nil {
+				slog.ErrorContext(ctx, "re-send deferred message", "message_id", r.MessageId, "error", err.Error())
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+				res.Failed++
+				continue
+			}
+			res.Resent++
+			continue
+		}
+		hide = append(hide, sqstypes.ChangeMessageVisibilityBatchRequestEntry{
+			Id:                aws.String(strconv.Itoa(len(hide))),
+			ReceiptHandle:     aws.String(r.ReceiptHandle),
+			VisibilityTimeout: int32(h.opts.DeferDelay / time.Second),
+		})
+		failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		res.Deferred++
+	}
+	if len(hide) > 0 {
+		out, err := h.sqs.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(h.opts.QueueURL), Entries: hide})
+		// Not fatal: the message still comes back, after the queue's visibility timeout.
+		if err != nil {
+			slog.WarnContext(ctx, "defer: change visibility", "error", err.Error())
+		} else if len(out.Failed) > 0 {
+			slog.WarnContext(ctx, "defer: change visibility failed for some messages", "failed", len(out.Failed))
+		}
+	}
+	return failures
+}
+
+// resend publishes a copy of a deferred message with a fresh receive count. The copy
+// keeps the group, and the original deduplication id as an attribute so it maps to
+// the same execution name; its own deduplication id is derived from the original
+// message id, so a retried re-send within the dedup window is not duplicated.
+func (h *Handler) resend(ctx context.Context, r events.SQSMessage) error {
+	_, err := h.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               aws.String(h.opts.QueueURL),
+		MessageBody:            aws.String(r.Body),
+		MessageGroupId:         aws.String(r.Attributes["MessageGroupId"]),
+		MessageDeduplicationId: aws.String("deferred-" + r.MessageId),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			AttrOriginDedupID: {DataType: aws.String("String"), StringValue: aws.String(originDedupID(r))},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("send copy of %s: %w", r.MessageId, err)
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package invoke
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+)
+
+// AttrOriginDedupID is the message attribute a deferred message carries when it is
+// sent again: the deduplication id of the message discovery published, so the copy
+// maps to the same execution name as the original.
+const AttrOriginDedupID = "OriginDedupId"
+
+// job is one parsed queue message.
+type job struct {
+	msg  contract.QueueMessage
+	name string // execution name
+}
+
+// parseRecord validates a record's body and derives its execution name. Errors are
+// permanent: the message can never succeed.
+func parseRecord(r events.SQSMessage) (job, error) {
+	var m contract.QueueMessage
+	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		return job{}, fmt.Errorf("decode message body: %w", err)
+	}
+	id := m.Job.JobPostingID
+	if err := contract.ValidateJobID(id); err != nil {
+		return job{}, err
+	}
+	// The posting key is read by the passes: it must belong to this job.
+	want := contract.PostingKey(id)
+	switch {
+	case m.Job.PostingKey == "":
+		m.Job.PostingKey = want
+	case m.Job.PostingKey != want:
+		return job{}, fmt.Errorf("posting_key %q is not %q", m.Job.PostingKey, want)
+	}
+	return job{msg: m, name: contract.ExecutionName(id, nonce(r))}, nil
+}
+
+// nonce is stable across redeliveries and re-sends of one published message: it is
+// derived from the original deduplication id (the message id when there is none).
+func nonce(r events.SQSMessage) string {
+	sum := sha256.Sum256([]byte(originDedupID(r)))
+	return hex.EncodeToString(sum[:5])
+}
+
+// originDedupID is the deduplication id a re-sent copy must carry.
+func originDedupID(r events.SQSMessage) string {
+	if a, ok := r.MessageAttributes[AttrOriginDedupID]; ok && a.StringValue != nil && *a.StringValue != "" {
+		return *a.StringValue
+	}
+	if d := r.Attributes["MessageDeduplicationId"]; d != "" {
+		return d
+	}
+	return r.MessageId
+}
+
+// receiveCount is the SQS ApproximateReceiveCount of a record (1 when absent).
+func receiveCount(r events.SQSMessage) int {
+	n, err := strconv.Atoi(strings.TrimSpace(r.Attributes["ApproximateReceiveCount"]))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}

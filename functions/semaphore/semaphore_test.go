@@ -1,0 +1,166 @@
+package semaphore
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{}, nil)) }
+
+func TestParseState(t *testing.T) {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	st, err := parseState(map[string]types.AttributeValue{
+		contract.SemaphoreKey:   s(contract.SemaphoreLockName),
+		contract.SemaphoreCount: num(3),
+		contract.SemaphoreMax:   num(5),
+		"job-2-b":               s("2026-11-28T10:00:01.500Z"),
+		"job-1-a":               s("2026-11-28T10:00:00+00:00"),
+		"job-3-c":               s("not a time"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Count != 3 || st.Max != 5 || len(st.Holders) != 3 {
+		t.Fatalf("state %+v", st)
+	}
+	// The unparseable time sorts first (zero), so a sweep treats it as the oldest.
+	want := []string{"job-3-c", "job-1-a", "job-2-b"}
+	for i, h := range st.Holders {
+		if h.Execution != want[i] {
+			t.Fatalf("holder %d is %s, want %s (all: %+v)", i, h.Execution, want[i], st.Holders)
+		}
+	}
+	if got := st.Holders[2].AcquiredAt; !got.Equal(time.Date(2026, 11, 28, 10, 0, 1, 5e8, time.UTC)) {
+		t.Fatalf("acquired at %v", got)
+	}
+	if _, err := parseState(map[string]types.AttributeValue{contract.SemaphoreCount: s("3")}); err == nil {
+		t.Fatal("want an error for a count stored as a string")
+	}
+}
+
+var stackSeq atomic.Int32
+
+// newSemaphore provisions a fresh stack and writes the semaphore item with count and
+// holders acquired at the given times.
+func newSemaphore(t *testing.T, count int, holders map[string]time.Time) *Semaphore {
+	t.Helper()
+	ctx := t.Context()
+	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := fmt.Sprintf("sem%d", stackSeq.Add(1))
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.BronzeBucket, s.SilverBucket = stack+"-bronze", stack+"-silver"
+	names := contract.NamesFor(stack)
+	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	item := map[string]types.AttributeValue{
+		contract.SemaphoreKey:   &types.AttributeValueMemberS{Value: contract.SemaphoreLockName},
+		contract.SemaphoreCount: num(count),
+		contract.SemaphoreMax:   num(s.MaxConcurrentExecutions),
+	}
+	for name, at := range holders {
+		item[name] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(names.SemaphoreTable), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	return New(db, names.SemaphoreTable)
+}
+
+func TestRelease(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name         string
+		count        int
+		holders      []string
+		release      string
+		wantReleased bool
+		wantCount    int
+		wantHolders  int
+	}{
+		{"holder", 2, []string{"a", "b"}, "a", true, 1, 1},
+		{"already released", 1, []string{"b"}, "a", false, 1, 1},
+		{"holder with a drifted zero count", 0, []string{"a"}, "a", true, 0, 0},
+		{"no holder and zero count", 0, nil, "a", false, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]time.Time{}
+			for _, n := range tt.holders {
+				h[n] = now
+			}
+			sem := newSemaphore(t, tt.count, h)
+			released, err := sem.Release(t.Context(), tt.release)
+			if err != nil || released != tt.wantReleased {
+				t.Fatalf("Release = %v, %v; want %v", released, err, tt.wantReleased)
+			}
+			again, err := sem.Release(t.Context(), tt.release)
+			if err != nil || again {
+				t.Fatalf("second Release = %v, %v; want false, nil", again, err)
+			}
+			st, err := sem.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Count != tt.wantCount || len(st.Holders) != tt.wantHolders {
+				t.Fatalf("after release: count %d holders %d, want %d and %d", st.Count, len(st.Holders), tt.wantCount, tt.wantHolders)
+			}
+		})
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name      string
+		count     int
+		holders   int
+		apply     bool
+		wantDrift int
+		wantCount int
+	}{
+		{"leaked up, repaired", 5, 2, true, 3, 2},
+		{"leaked down, repaired", 0, 2, true, -2, 2},
+		{"leaked up, report only", 4, 1, false, 3, 4},
+		{"consistent", 2, 2, true, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]time.Time{}
+			for i := range tt.holders {
+				h["job-"+strconv.Itoa(i)] = now
+			}
+			sem := newSemaphore(t, tt.count, h)
+			drift, err := sem.Reconcile(t.Context(), tt.apply)
+			if err != nil || drift != tt.wantDrift {
+				t.Fatalf("Reconcile = %d, %v; want %d", drift, err, tt.wantDrift)
+			}
+			st, err := sem.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Count != tt.wantCount || len(st.Holders) != tt.holders {
+				t.Fatalf("count %d holders %d, want %d and %d", st.Count, len(st.Holders), tt.wantCount, tt.holders)
+			}
+		})
+	}
+}
