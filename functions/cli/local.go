@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+)
+
+func init() {
+	var (
+		port   int
+		replay string
+	)
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Run the local cloud with the resources of --stack until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return localUp(cmd.Context(), cmd.OutOrStdout(), port, replay)
+		},
+	}
+	up.Flags().IntVar(&port, "port", 4566, "gateway port on 127.0.0.1")
+	up.Flags().StringVar(&replay, "replay", "", "directory of recorded answers ({job}/{pass}-{model}-raw.txt) served before the offline model")
+	local := &cobra.Command{Use: "local", Short: "The local cloud (moto, gateway, Bedrock emulator)"}
+	local.AddCommand(up)
+	Root.AddCommand(local)
+}
+
+// localUp starts the local cloud with the offline model (and recorded answers from
+// replayDir), provisions the stack and serves until ctx ends (Ctrl-C).
+func localUp(ctx context.Context, w io.Writer, port int, replayDir string) error {
+	s, err := workflowStackSettings(flagStack)
+	if err != nil {
+		return err
+	}
+	sm, err := renderedPipeline()
+	if err != nil {
+		return err
+	}
+	definition, err := sm.JSON()
+	if err != nil {
+		return err
+	}
+	c, err := localcloud.Start(ctx, localcloud.Options{
+		Port:    port,
+		Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer, ReplayDir: replayDir},
+		Logger:  slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		return fmt.Errorf("start local cloud: %w", err)
+	}
+	defer c.Close()
+	cfg, err := c.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := localcloud.Provision(ctx, cfg, names(), s, string(definition))
+	if err != nil {
+		return fmt.Errorf("provision stack %s: %w", flagStack, err)
+	}
+	model := "offline model"
+	if replayDir != "" {
+		model = "answers replayed from " + replayDir + ", else the offline model"
+	}
+	if flagJSON {
+		err = json.NewEncoder(w).Encode(map[string]any{"endpoint": c.Endpoint(), "moto_log": c.MotoLog(), "resources": res})
+	} else {
+		_, err = fmt.Fprintf(w, "local cloud of stack %s at %s (Bedrock: %s)\n"+
+			"  export %s=%s\n  bronze: %s  silver: %s\n  queue: %s\n  dlq: %s\n  state machine: %s\n  moto log: %s\nCtrl-C to stop.\n",
+			flagStack, c.Endpoint(), model, contract.EnvAWSEndpointURL, c.Endpoint(), res.BronzeBucket, res.SilverBucket,
+			res.QueueURL, res.DLQURL, res.StateMachineARN, c.MotoLog())
+	}
+	if err != nil {
+		return fmt.Errorf("print endpoint: %w", err)
+	}
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLocalUp starts the local cloud of the dev stack, which provisions the real
+// pipeline definition in moto, and stops it on cancel.
+func TestLocalUp(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
+		t.Skip("moto not installed: ", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, w := io.Pipe()
+	Root.SetOut(w)
+	t.Cleanup(func() { Root.SetOut(nil) })
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, []string{"local", "up", "--port", "0"})
+		w.Close()
+	}()
+	var out strings.Builder
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "Ctrl-C") {
+			break
+		}
+	}
+	for _, want := range []string{"export AWS_ENDPOINT_URL=http://127.0.0.1:", "ai-enrichment-dev-jobs.fifo", "stateMachine:ai-enrichment-dev-pipeline"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	cancel()
+	go io.Copy(io.Discard, r) // nothing more is expected, but never block the command
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit code %d", code)
+	}
+}

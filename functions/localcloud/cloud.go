@@ -1,0 +1,151 @@
+// Package localcloud is the local AWS of the demo and the integration tests: moto
+// (S3, DynamoDB, SQS, Step Functions) behind a Go gateway that runs Lambda functions
+// in-process and answers Bedrock Converse with an emulator.
+package localcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+)
+
+// Region and AccountID are those of every local resource (moto's defaults).
+const (
+	Region    = "us-east-1"
+	AccountID = "123456789012"
+)
+
+// Options configure Start.
+type Options struct {
+	// Port of the gateway on 127.0.0.1; 0 picks a free one.
+	Port int
+	// Bedrock configures the emulator. Set Bedrock.Offline to the offline model
+	// (enrich.OfflineAnswer) for answers to any posting.
+	Bedrock bedrockemu.Options
+	// Logger receives the gateway's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Cloud is a running local cloud.
+type Cloud struct {
+	dir       string
+	moto      *moto
+	server    *http.Server
+	endpoint  string
+	functions *functions
+	bedrock   *bedrockemu.Emulator
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	mappings []*Mapping
+}
+
+// Start launches moto and the gateway. The error wraps ErrMotoMissing when moto is
+// not installed.
+func Start(ctx context.Context, opts Options) (*Cloud, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir, err := os.MkdirTemp("", "localcloud-")
+	if err != nil {
+		return nil, fmt.Errorf("local cloud temp dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(opts.Port))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("gateway listen: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	m, err := startMoto(ctx, dir, port)
+	if err != nil {
+		ln.Close()
+		if errors.Is(err, ErrMotoMissing) {
+			os.RemoveAll(dir)
+		} // otherwise dir stays: it holds moto.log, named in err
+		return nil, err
+	}
+	motoURL, err := url.Parse(m.url)
+	if err != nil {
+		m.stop()
+		ln.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("moto url: %w", err)
+	}
+	c := &Cloud{
+		dir:       dir,
+		moto:      m,
+		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
+		functions: &functions{handlers: map[string]Handler{}, log: log},
+		bedrock:   bedrockemu.New(opts.Bedrock),
+		log:       log,
+	}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, log)}
+	go func() {
+		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("gateway stopped", "error", err)
+		}
+	}()
+	log.Info("local cloud started", "endpoint", c.endpoint, "moto", m.url, "moto_log", c.MotoLog())
+	return c, nil
+}
+
+// Endpoint is the gateway URL: the base endpoint of every SDK client (AWS_ENDPOINT_URL).
+func (c *Cloud) Endpoint() string { return c.endpoint }
+
+// MotoLog is the file moto writes its output to.
+func (c *Cloud) MotoLog() string { return filepath.Join(c.dir, "moto.log") }
+
+// AWSConfig is an SDK configuration for the local cloud: static test credentials,
+// us-east-1, every service at the gateway.
+func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(Region),
+		config.WithBaseEndpoint(c.endpoint),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+	)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("local cloud aws config: %w", err)
+	}
+	return cfg, nil
+}
+
+// RegisterFunction makes Lambda Invoke of name (or any ARN of it) call h.
+func (c *Cloud) RegisterFunction(name string, h Handler) { c.functions.register(name, h) }
+
+// Bedrock is the Converse emulator, to set faults and read the call log.
+func (c *Cloud) Bedrock() *bedrockemu.Emulator { return c.bedrock }
+
+// Close stops the SQS mappings, the gateway and moto, and removes the temp dir.
+func (c *Cloud) Close() error {
+	c.mu.Lock()
+	mappings := c.mappings
+	c.mappings = nil
+	c.mu.Unlock()
+	for _, m := range mappings {
+		m.Stop()
+	}
+	err := c.server.Close()
+	c.moto.stop()
+	if rmErr := os.RemoveAll(c.dir); rmErr != nil && err == nil {
+		err = rmErr
+	}
+	if err != nil {
+		return fmt.Errorf("close local cloud: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package localcloud
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// gateway is the one endpoint handlers and moto talk to: Lambda Invoke runs the
+// in-process handlers, Bedrock Converse goes to the emulator, the rest goes to moto.
+type gateway struct {
+	functions *functions
+	bedrock   http.Handler
+	moto      *httputil.ReverseProxy
+}
+
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slog.Logger) *gateway {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(motoURL)
+			r.Out.Host = r.In.Host // moto may route S3 on the Host header
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() == nil { // a client that gave up (a stopped long poll) is no error
+				log.Warn("moto proxy failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	return &gateway{functions: fns, bedrock: bedrock, moto: proxy}
+}
+
+// ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
+// "//" or "..") and a function name may be an escaped ARN.
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+		if len(parts) == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" {
+			if name, err := url.PathUnescape(parts[2]); err == nil {
+				g.functions.serveInvoke(w, r, name)
+				return
+			}
+		}
+		if len(parts) == 3 && parts[0] == "model" && parts[2] == "converse" {
+			g.bedrock.ServeHTTP(w, r)
+			return
+		}
+	}
+	g.moto.ServeHTTP(w, r)
+}

@@ -1,0 +1,154 @@
+package localcloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// Queue tuning of the local stack. The visibility timeout follows the AWS advice for
+// an event source mapping: six times the function timeout.
+const (
+	maxReceiveCount = 5
+	dlqRetention    = 14 * 24 * 3600
+)
+
+// Resources are what Provision created.
+type Resources struct {
+	QueueURL        string
+	DLQURL          string
+	StateMachineARN string // empty when no definition was given
+	BronzeBucket    string
+	SilverBucket    string
+}
+
+// Provision creates a stack's resources in a fresh local cloud with the real SDK
+// clients: both buckets, both tables (the semaphore seeded), the FIFO queue with its
+// dead-letter queue and, when definition is not empty, the Standard state machine.
+func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stacks.Settings, definition string) (Resources, error) {
+	if s.BronzeBucket == "" || s.SilverBucket == "" {
+		return Resources{}, errors.New("provision: stack settings name no Bronze or Silver bucket")
+	}
+	res := Resources{BronzeBucket: s.BronzeBucket, SilverBucket: s.SilverBucket}
+	s3c := s3.NewFromConfig(cfg)
+	for _, b := range []string{s.BronzeBucket, s.SilverBucket} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			return Resources{}, fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	if err := createTables(ctx, dynamodb.NewFromConfig(cfg), names, s.MaxConcurrentExecutions); err != nil {
+		return Resources{}, err
+	}
+	var err error
+	if res.QueueURL, res.DLQURL, err = createQueues(ctx, sqs.NewFromConfig(cfg), names, s); err != nil {
+		return Resources{}, err
+	}
+	if definition != "" {
+		out, err := sfn.NewFromConfig(cfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name:       aws.String(names.StateMachine),
+			Definition: aws.String(definition),
+			RoleArn:    aws.String("arn:aws:iam::" + AccountID + ":role/" + names.StateMachine),
+			Type:       sfntypes.StateMachineTypeStandard,
+		})
+		if err != nil {
+			return Resources{}, fmt.Errorf("create state machine %s: %w", names.StateMachine, err)
+		}
+		res.StateMachineARN = aws.ToString(out.StateMachineArn)
+	}
+	return res, nil
+}
+
+func createTables(ctx context.Context, db *dynamodb.Client, names contract.Names, maxSlots int) error {
+	str := func(name string) ddbtypes.AttributeDefinition {
+		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
+	}
+	key := func(name string, t ddbtypes.KeyType) ddbtypes.KeySchemaElement {
+		return ddbtypes.KeySchemaElement{AttributeName: aws.String(name), KeyType: t}
+	}
+	tables := []*dynamodb.CreateTableInput{{
+		TableName:            aws.String(names.SemaphoreTable),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{str(contract.SemaphoreKey)},
+		KeySchema:            []ddbtypes.KeySchemaElement{key(contract.SemaphoreKey, ddbtypes.KeyTypeHash)},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}, {
+		TableName:            aws.String(names.StatusTable),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{str(contract.StatusKey), str(contract.AttrOverallStatus), str(contract.AttrUpdatedAt)},
+		KeySchema:            []ddbtypes.KeySchemaElement{key(contract.StatusKey, ddbtypes.KeyTypeHash)},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
+			IndexName:  aws.String(contract.StatusIndex),
+			KeySchema:  []ddbtypes.KeySchemaElement{key(contract.AttrOverallStatus, ddbtypes.KeyTypeHash), key(contract.AttrUpdatedAt, ddbtypes.KeyTypeRange)},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+		}},
+	}}
+	for _, t := range tables {
+		if _, err := db.CreateTable(ctx, t); err != nil {
+			return fmt.Errorf("create table %s: %w", aws.ToString(t.TableName), err)
+		}
+	}
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(names.SemaphoreTable),
+		Item: map[string]ddbtypes.AttributeValue{
+			contract.SemaphoreKey:   &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName},
+			contract.SemaphoreCount: &ddbtypes.AttributeValueMemberN{Value: "0"},
+			contract.SemaphoreMax:   &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(maxSlots)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("seed semaphore: %w", err)
+	}
+	return nil
+}
+
+func createQueues(ctx context.Context, q *sqs.Client, names contract.Names, s stacks.Settings) (queueURL, dlqURL string, err error) {
+	dlq, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName: aws.String(names.DeadLetterQueue),
+		Attributes: map[string]string{
+			string(sqstypes.QueueAttributeNameFifoQueue):              "true",
+			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(dlqRetention),
+		},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("create queue %s: %w", names.DeadLetterQueue, err)
+	}
+	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       dlq.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("dead-letter queue arn: %w", err)
+	}
+	redrive, err := json.Marshal(map[string]any{
+		"deadLetterTargetArn": attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)],
+		"maxReceiveCount":     maxReceiveCount,
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("redrive policy: %w", err)
+	}
+	main, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName: aws.String(names.Queue),
+		Attributes: map[string]string{
+			string(sqstypes.QueueAttributeNameFifoQueue):         "true",
+			string(sqstypes.QueueAttributeNameVisibilityTimeout): strconv.Itoa(int(6 * s.InvokeTimeout.Seconds())),
+			string(sqstypes.QueueAttributeNameRedrivePolicy):     string(redrive),
+		},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("create queue %s: %w", names.Queue, err)
+	}
+	return aws.ToString(main.QueueUrl), aws.ToString(dlq.QueueUrl), nil
+}

@@ -1,0 +1,174 @@
+package localcloud
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// MappingConfig is an SQS event source mapping: the queue, the batch size and how many
+// batches run at once.
+type MappingConfig struct {
+	QueueURL       string
+	BatchSize      int // 1 to 10
+	MaxConcurrency int // pollers, at least 1
+	Handler        func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+}
+
+// Mapping polls a queue like Lambda's event source mapping with
+// ReportBatchItemFailures: it deletes the messages of a batch the handler did not
+// report as failed; a handler error or crash leaves the whole batch to reappear after
+// the visibility timeout.
+type Mapping struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// pollWait is the long-poll wait in seconds, short so Stop does not leave moto waiting.
+const pollWait = 2
+
+// StartSQSMapping starts polling until Stop, Close or ctx ends.
+func (c *Cloud) StartSQSMapping(ctx context.Context, mc MappingConfig) (*Mapping, error) {
+	if mc.BatchSize < 1 || mc.BatchSize > 10 || mc.MaxConcurrency < 1 || mc.Handler == nil {
+		return nil, fmt.Errorf("sqs mapping: batch size %d (1-10), concurrency %d (>= 1) and a handler are required", mc.BatchSize, mc.MaxConcurrency)
+	}
+	cfg, err := c.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client := sqs.NewFromConfig(cfg)
+	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(mc.QueueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqs mapping: queue arn: %w", err)
+	}
+	p := poller{cfg: mc, sqs: client, arn: attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], log: c.log}
+	ctx, cancel := context.WithCancel(ctx)
+	m := &Mapping{cancel: cancel}
+	for range mc.MaxConcurrency {
+		m.wg.Go(func() { p.run(ctx) })
+	}
+	c.mu.Lock()
+	c.mappings = append(c.mappings, m)
+	c.mu.Unlock()
+	return m, nil
+}
+
+// Stop ends polling and waits for the batches in flight.
+func (m *Mapping) Stop() {
+	m.once.Do(func() {
+		m.cancel()
+		m.wg.Wait()
+	})
+}
+
+type poller struct {
+	cfg MappingConfig
+	sqs *sqs.Client
+	arn string
+	log *slog.Logger
+}
+
+func (p poller) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		out, err := p.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(p.cfg.QueueURL),
+			MaxNumberOfMessages:         int32(p.cfg.BatchSize),
+			WaitTimeSeconds:             pollWait,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Warn("sqs mapping receive failed", "queue", p.cfg.QueueURL, "error", err)
+			}
+			select { // back off instead of spinning on a broken queue
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if len(out.Messages) > 0 {
+			p.deliver(ctx, out.Messages)
+		}
+	}
+}
+
+// deliver hands one batch to the handler and deletes what succeeded.
+func (p poller) deliver(ctx context.Context, msgs []sqstypes.Message) {
+	event := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
+	for i, m := range msgs {
+		event.Records[i] = p.record(m)
+	}
+	resp, err := p.invoke(ctx, event)
+	if err != nil {
+		p.log.Warn("sqs mapping handler failed; batch returns after the visibility timeout", "messages", len(msgs), "error", err)
+		return
+	}
+	failed := map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	var entries []sqstypes.DeleteMessageBatchRequestEntry
+	for _, m := range msgs {
+		if !failed[aws.ToString(m.MessageId)] {
+			entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{Id: m.MessageId, ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	// The batch succeeded: delete it even when the mapping is being stopped.
+	out, err := p.sqs.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.cfg.QueueURL), Entries: entries})
+	if err == nil && len(out.Failed) > 0 {
+		err = fmt.Errorf("%d deletes failed: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
+	}
+	if err != nil {
+		p.log.Warn("sqs mapping delete failed", "queue", p.cfg.QueueURL, "error", err)
+	}
+}
+
+// invoke runs the handler; a panic is a crashed invocation, as in Lambda.
+func (p poller) invoke(ctx context.Context, event events.SQSEvent) (resp events.SQSEventResponse, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler crashed: %v", r)
+		}
+	}()
+	return p.cfg.Handler(ctx, event)
+}
+
+func (p poller) record(m sqstypes.Message) events.SQSMessage {
+	attrs := map[string]events.SQSMessageAttribute{}
+	for k, v := range m.MessageAttributes {
+		attrs[k] = events.SQSMessageAttribute{
+			StringValue:      v.StringValue,
+			BinaryValue:      v.BinaryValue,
+			StringListValues: v.StringListValues,
+			BinaryListValues: v.BinaryListValues,
+			DataType:         aws.ToString(v.DataType),
+		}
+	}
+	return events.SQSMessage{
+		MessageId:              aws.ToString(m.MessageId),
+		ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+		Body:                   aws.ToString(m.Body),
+		Md5OfBody:              aws.ToString(m.MD5OfBody),
+		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+		Attributes:             m.Attributes,
+		MessageAttributes:      attrs,
+		EventSourceARN:         p.arn,
+		EventSource:            "aws:sqs",
+		AWSRegion:              Region,
+	}
+}
