@@ -1,0 +1,195 @@
+package localrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// DemoOptions configure a demo run.
+type DemoOptions struct {
+	Settings         stacks.Settings
+	Partitions       int
+	JobsPerPartition int
+	Seed             uint64
+	// OutDir receives the Bronze results; results already there are loaded first, so
+	// a second demo is served from the cache.
+	OutDir string
+	// ModelConfig sends Bedrock calls to AWS; nil uses the offline model.
+	ModelConfig *aws.Config
+	Timeout     time.Duration
+	// Tick is called after each look at the pipeline (the progress bar).
+	Tick func(Progress)
+	Log  *slog.Logger
+}
+
+// DemoSummary is what a demo run did.
+type DemoSummary struct {
+	Totals
+	Published  int           `json:"published"`
+	ModelCalls int           `json:"model_calls"` // -1 when unknown (real Bedrock)
+	Wall       time.Duration `json:"wall_ns"`
+	PeakSlots  int           `json:"peak_slots"`
+	Model      string        `json:"model"`
+	BronzeDir  string        `json:"bronze_dir"`
+	Imported   int           `json:"imported_results"`
+	DLQ        int           `json:"dlq_messages"`
+}
+
+// Demo starts a local cloud, deploys the stack, writes sample Silver partitions and
+// runs discover → SQS → invoke → state machines → passes until every job is done,
+// then saves Bronze to OutDir and stops everything it started.
+func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
+	start := time.Now()
+	var sum DemoSummary
+	s := o.Settings
+	names := contract.NamesFor(s.Stack)
+	if s.BronzeBucket == "" {
+		s.BronzeBucket = contract.Project + "-" + s.Stack + "-bronze"
+	}
+	if s.SilverBucket == "" {
+		s.SilverBucket = contract.Project + "-" + s.Stack + "-silver"
+	}
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	if err != nil {
+		return sum, err
+	}
+	defer cloud.Close()
+	st, err := Deploy(ctx, cloud, names, s, Options{ModelConfig: o.ModelConfig, Log: o.Log, DeferDelay: 2 * time.Second})
+	if err != nil {
+		return sum, err
+	}
+	s3c := s3.NewFromConfig(st.Config)
+	bronzeDir := filepath.Join(o.OutDir, "bronze")
+	if sum.Imported, err = importDir(ctx, s3c, s.BronzeBucket, bronzeDir); err != nil {
+		return sum, err
+	}
+	// Partitions of yesterday: complete, so discovery can close them behind its cursor.
+	parts := sample.Partitions(time.Now().UTC().Add(-24*time.Hour), o.Partitions)
+	if _, err := sample.WritePartitions(ctx, s3c, s.SilverBucket, s.SilverPrefix, parts, o.JobsPerPartition, o.Seed); err != nil {
+		return sum, err
+	}
+	first, err := st.Discover.Handle(ctx, discover.Event{})
+	if err != nil {
+		return sum, fmt.Errorf("discover: %w", err)
+	}
+	sum.Published = first.Published
+	stop, err := st.Start(ctx, Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second}, o.Log)
+	if err != nil {
+		return sum, err
+	}
+	defer stop()
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	p, err := st.Wait(wctx, o.Partitions*o.JobsPerPartition-first.InvalidRows, 500*time.Millisecond, o.Tick)
+	sum.PeakSlots = p.PeakSlots
+	if err != nil {
+		return sum, err
+	}
+	stop()
+	if sum.DLQ, err = st.DLQDepth(ctx); err != nil {
+		return sum, err
+	}
+	if sum.Totals, err = st.Totals(ctx); err != nil {
+		return sum, err
+	}
+	sum.Model, sum.ModelCalls = s.ModelPass1+" (offline model)", len(cloud.Bedrock().Calls())
+	if o.ModelConfig != nil {
+		sum.Model, sum.ModelCalls = s.ModelPass1+" (Amazon Bedrock)", sum.Passes-sum.CacheHits
+	}
+	if err := exportBucket(ctx, s3c, s.BronzeBucket, contract.BronzePrefix, bronzeDir); err != nil {
+		return sum, err
+	}
+	sum.BronzeDir, sum.Wall = bronzeDir, time.Since(start)
+	return sum, nil
+}
+
+// importDir uploads every file under dir to bucket, keyed by its path below dir.
+func importDir(ctx context.Context, c *s3.Client, bucket, dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return fs.SkipAll
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String(filepath.ToSlash(rel)), Body: f}); err != nil {
+			return fmt.Errorf("import %s: %w", path, err)
+		}
+		if strings.HasSuffix(rel, ".json") && !strings.HasSuffix(rel, "posting.json") {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// exportBucket writes every object under prefix to dir, keyed by path, except the
+// discovery cursor.
+func exportBucket(ctx context.Context, c *s3.Client, bucket, prefix, dir string) error {
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			if strings.HasPrefix(key, contract.DefaultCursorKeyName[:strings.LastIndex(contract.DefaultCursorKeyName, "/")+1]) {
+				continue // the cursor belongs to this run's Silver, not to the cache
+			}
+			if err := exportObject(ctx, c, bucket, key, filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func exportObject(ctx context.Context, c *s3.Client, bucket, key, path string) error {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	}
+	defer out.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, out.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
