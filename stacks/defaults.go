@@ -13,6 +13,9 @@ func Defaults(stack string) (Settings, error) {
 	s := Settings{
 		Stack:                 stack,
 		AdmissionBuffer:       2,
+		InvokeMaxConcurrency:  2,
+		QueueVisibility:       180 * time.Second,
+		QueueMaxReceives:      5,
 		MessageGroups:         16,
 		MaxPartitionsPerRun:   10,
 		MaxJobsPerPartition:   100,
@@ -29,14 +32,20 @@ func Defaults(stack string) (Settings, error) {
 		ModelPass2:            DefaultModel,
 		ModelPass3:            DefaultModel,
 		BedrockRPM:            100,
+		ExpectedPassLatency:   30 * time.Second,
 		BreakerFailures:       5,
 		BreakerCooldown:       60 * time.Second,
+		ThrottleRetryInterval: 15 * time.Second,
+		ThrottleRetryMaxDelay: 120 * time.Second,
+		ThrottleRetryAttempts: 3,
 		SilverPrefix:          "linkedin/",
 		AlarmDLQMessages:      10,
 		AlarmErrorRatePercent: 5,
 		AlarmP99Latency:       120 * time.Second,
 		AlarmSFNFailures:      5,
 		AlarmOldestMessageAge: 2 * time.Hour,
+		AlarmThrottles:        10,
+		AlarmSemaphoreDrift:   1,
 		LogRetentionDays:      30,
 		Tags:                  map[string]string{},
 	}
@@ -53,4 +62,9 @@ func Defaults(stack string) (Settings, error) {
 		return Settings{}, fmt.Errorf("unknown stack %q: want dev, staging or prod", stack)
 	}
 	return s, nil
+}
+
+// Models lists the model of each pass, in pass order.
+func (s Settings) Models() []string {
+	return []string{s.ModelPass1, s.ModelPass2, s.ModelPass3}
 }

@@ -13,6 +13,9 @@ type Settings struct {
 	MaxConcurrentExecutions int // semaphore limit: jobs enriched at once
 	AdmissionBuffer         int // executions started beyond free slots by InvokeEnrichment
 	SQSBatchSize            int // FIFO event source batch size (≤ 10)
+	InvokeMaxConcurrency    int // event source mapping maximum concurrency (2..1000)
+	QueueVisibility         time.Duration
+	QueueMaxReceives        int // receives before a message moves to the DLQ
 	MessageGroups           int // FIFO message groups jobs are spread over
 	MaxPartitionsPerRun     int
 	MaxJobsPerPartition     int
@@ -30,14 +33,22 @@ type Settings struct {
 	CleanupSchedule  string
 
 	// Models.
-	ModelPass1      string
-	ModelPass2      string
-	ModelPass3      string
-	ServiceTier     string // "", "default", "priority", "flex"
-	BedrockRPM      int    // requests per minute quota
-	BedrockTPM      int    // tokens per minute quota (0: unknown)
-	BreakerFailures int
-	BreakerCooldown time.Duration
+	ModelPass1  string
+	ModelPass2  string
+	ModelPass3  string
+	ServiceTier string // "", "default", "priority", "flex"
+	BedrockRPM  int    // requests per minute quota
+	BedrockTPM  int    // tokens per minute quota (0: unknown)
+	// ExpectedPassLatency is the planning assumption for one model call; the quota
+	// check and the capacity planner derive request rates from it.
+	ExpectedPassLatency time.Duration
+	BreakerFailures     int
+	BreakerCooldown     time.Duration
+
+	// State machine retry of a pass the model throttled (after the handler's own retries).
+	ThrottleRetryInterval time.Duration
+	ThrottleRetryMaxDelay time.Duration
+	ThrottleRetryAttempts int
 
 	// Storage.
 	SilverBucket string
@@ -50,6 +61,8 @@ type Settings struct {
 	AlarmP99Latency       time.Duration
 	AlarmSFNFailures      int // in 5 minutes
 	AlarmOldestMessageAge time.Duration
+	AlarmThrottles        int // model throttles (EMF ModelThrottles) in 5 minutes
+	AlarmSemaphoreDrift   int // |count − holders| reported by cleanup
 	AlarmEmail            string
 	AlarmTopicARN         string
 	LogRetentionDays      int

@@ -83,14 +83,18 @@ const (
 	SemaphoreMax      = "maxlockcount"
 )
 
-// Metrics emitted by CleanupLocks (namespace MetricsNamespace, dimension Stack); the
-// drift alarm reads MetricSemaphoreDrift.
+// Metric names (namespace MetricsNamespace) shared by the emitters and the alarms and
+// dashboard. CleanupLocks emits the first two with dimension Stack; the drift alarm
+// reads MetricSemaphoreDrift.
 const (
 	MetricSemaphoreDrift = "SemaphoreDrift"      // |currentlockcount - holders| found by a sweep
 	MetricSlotsReleased  = "OrphanSlotsReleased" // holders of ended or unknown executions released
 	// MetricModelThrottles counts throttled model calls (every attempt, retried or
 	// not); the throttle alarm sums it over all dimensions.
 	MetricModelThrottles = "ModelThrottles"
+	// MetricSlotsInUse is the semaphore count as last read (the dashboard plots its
+	// maximum against the limit).
+	MetricSlotsInUse = "SlotsInUse"
 )
 
 // Status table layout.

@@ -1,0 +1,460 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/workflow"
+	"github.com/aienrichment/ai-enrichment/infra/pipeline"
+	"github.com/aienrichment/ai-enrichment/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	testAccount = "123456789012"
+	testRegion  = "us-east-1"
+)
+
+var testAcct = pipeline.Account{Partition: "aws", Region: testRegion, ID: testAccount}
+
+// created is one resource the program registered.
+type created struct {
+	typ, name, parent string
+	inputs            map[string]any
+	ignoreChanges     []string
+}
+
+// mocks records every resource and answers the account lookups.
+type mocks struct {
+	mu        sync.Mutex
+	resources []created
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	c := created{typ: args.TypeToken, name: args.Name, inputs: args.Inputs.Mappable()}
+	if rpc := args.RegisterRPC; rpc != nil {
+		c.parent, c.ignoreChanges = rpc.GetParent(), rpc.GetIgnoreChanges()
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, c)
+	m.mu.Unlock()
+	state := args.Inputs.Copy()
+	state["arn"] = resource.NewStringProperty("arn:aws:mock:" + testRegion + ":" + testAccount + ":" + args.Name)
+	state["url"] = resource.NewStringProperty("https://sqs.mock/" + args.Name)
+	return args.Name + "-id", state, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"accountId": testAccount, "arn": "arn:aws:iam::" + testAccount + ":user/ci", "userId": "ci"}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"name": testRegion}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com"}), nil
+	}
+	return nil, fmt.Errorf("unexpected call %s", args.Token)
+}
+
+func (m *mocks) of(typ string) []created {
+	var out []created
+	for _, r := range m.resources {
+		if r.typ == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (m *mocks) named(t *testing.T, typ, name string) created {
+	t.Helper()
+	for _, r := range m.of(typ) {
+		if r.name == name {
+			return r
+		}
+	}
+	t.Fatalf("no %s named %s", typ, name)
+	return created{}
+}
+
+// fakeCode stands in for the lambdapack archives (lambdapack tests the real ones).
+func fakeCode() map[string]pulumi.Archive {
+	code := map[string]pulumi.Archive{}
+	for _, fn := range pipeline.Functions {
+		code[fn] = pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset(fn)})
+	}
+	return code
+}
+
+// stackConfig reads the real Pulumi.<stack>.yaml, with overrides.
+func stackConfig(t *testing.T, stack string, overrides map[string]string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stacks.ConfigMap(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range overrides {
+		cfg[stacks.Namespace+":"+k] = v
+	}
+	return cfg
+}
+
+func deploy(stack string, cfg map[string]string) (*mocks, error) {
+	m := &mocks{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
+		pulumi.WithMocks(contract.Project, stack, m), func(info *pulumi.RunInfo) { info.Config = cfg })
+	return m, err
+}
+
+func TestStacks(t *testing.T) {
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			cfg := stackConfig(t, stack, nil)
+			s, err := stacks.FromConfig(stack, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := deploy(stack, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := contract.NamesFor(stack)
+			t.Run("inventory", func(t *testing.T) { checkInventory(t, m) })
+			t.Run("queues", func(t *testing.T) { checkQueues(t, m, s, names) })
+			t.Run("tables", func(t *testing.T) { checkTables(t, m, s, names) })
+			t.Run("functions", func(t *testing.T) { checkFunctions(t, m, s, names) })
+			t.Run("iam", func(t *testing.T) { checkIAM(t, m, s) })
+			t.Run("state machine", func(t *testing.T) { checkStateMachine(t, m, s, names) })
+			t.Run("alarms", func(t *testing.T) { checkAlarms(t, m, s) })
+			t.Run("triggers", func(t *testing.T) { checkTriggers(t, m, s, names) })
+		})
+	}
+}
+
+func checkInventory(t *testing.T, m *mocks) {
+	want := map[string]int{
+		pipeline.Type:                                      1,
+		"aws:dynamodb/table:Table":                         2,
+		"aws:dynamodb/tableItem:TableItem":                 1,
+		"aws:sqs/queue:Queue":                              2,
+		"aws:cloudwatch/logGroup:LogGroup":                 5,
+		"aws:iam/role:Role":                                5,
+		"aws:lambda/function:Function":                     4,
+		"aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+		"aws:sfn/stateMachine:StateMachine":                1,
+		"aws:cloudwatch/eventRule:EventRule":               3,
+		"aws:cloudwatch/eventTarget:EventTarget":           3,
+		"aws:lambda/permission:Permission":                 3,
+		"aws:cloudwatch/metricAlarm:MetricAlarm":           7,
+		"aws:cloudwatch/dashboard:Dashboard":               1,
+	}
+	got := map[string]int{}
+	var component string
+	for _, r := range m.resources {
+		got[r.typ]++
+		if r.typ == pipeline.Type {
+			component = r.name
+		}
+	}
+	for typ, n := range want {
+		if got[typ] != n {
+			t.Errorf("%s: %d, want %d", typ, got[typ], n)
+		}
+	}
+	for typ := range got {
+		if _, ok := want[typ]; !ok {
+			t.Errorf("unexpected resource type %s", typ)
+		}
+	}
+	for _, r := range m.resources {
+		if r.typ == pipeline.Type {
+			continue
+		}
+		if !strings.HasSuffix(r.parent, "::"+component) {
+			t.Errorf("%s %s is not parented to the component: %q", r.typ, r.name, r.parent)
+		}
+		if !strings.HasPrefix(r.name, contract.Project+"-") {
+			t.Errorf("%s %s is not name-prefixed", r.typ, r.name)
+		}
+	}
+}
+
+func checkQueues(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
+	jobs := m.named(t, "aws:sqs/queue:Queue", names.Queue).inputs
+	dlq := m.named(t, "aws:sqs/queue:Queue", names.DeadLetterQueue).inputs
+	for _, q := range []map[string]any{jobs, dlq} {
+		if q["fifoQueue"] != true || q["sqsManagedSseEnabled"] != true || q["messageRetentionSeconds"] != float64(14*24*3600) {
+			t.Errorf("queue %v: want FIFO, encrypted, 14 days retention", q["name"])
+		}
+	}
+	var redrive struct {
+		DeadLetterTargetArn string
+		MaxReceiveCount     int
+	}
+	if err := json.Unmarshal([]byte(jobs["redrivePolicy"].(string)), &redrive); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(redrive.DeadLetterTargetArn, names.DeadLetterQueue) || redrive.MaxReceiveCount != s.QueueMaxReceives {
+		t.Errorf("redrive %+v", redrive)
+	}
+	if v := jobs["visibilityTimeoutSeconds"].(float64); v < 6*s.InvokeTimeout.Seconds() {
+		t.Errorf("visibility %vs does not cover 6 × invoke timeout %s", v, s.InvokeTimeout)
+	}
+}
+
+func checkTables(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
+	for _, name := range []string{names.SemaphoreTable, names.StatusTable} {
+		tbl := m.named(t, "aws:dynamodb/table:Table", name).inputs
+		if tbl["billingMode"] != "PAY_PER_REQUEST" || tbl["pointInTimeRecovery"].(map[string]any)["enabled"] != true ||
+			tbl["serverSideEncryption"].(map[string]any)["enabled"] != true {
+			t.Errorf("table %s: %v", name, tbl)
+		}
+	}
+	gsi := m.named(t, "aws:dynamodb/table:Table", names.StatusTable).inputs["globalSecondaryIndexes"].([]any)[0].(map[string]any)
+	if gsi["name"] != contract.StatusIndex || gsi["hashKey"] != contract.AttrOverallStatus || gsi["rangeKey"] != contract.AttrUpdatedAt {
+		t.Errorf("GSI %v", gsi)
+	}
+	item := m.of("aws:dynamodb/tableItem:TableItem")[0]
+	if !slices.Contains(item.ignoreChanges, "item") {
+		t.Errorf("the semaphore item would be reset by a later up: ignoreChanges %v", item.ignoreChanges)
+	}
+	var seeded map[string]map[string]string
+	if err := json.Unmarshal([]byte(item.inputs["item"].(string)), &seeded); err != nil {
+		t.Fatal(err)
+	}
+	if seeded[contract.SemaphoreKey]["S"] != contract.SemaphoreLockName || seeded[contract.SemaphoreCount]["N"] != "0" ||
+		seeded[contract.SemaphoreMax]["N"] != fmt.Sprint(s.MaxConcurrentExecutions) {
+		t.Errorf("seed %v", seeded)
+	}
+}
+
+func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
+	timeouts := map[string]float64{
+		names.DiscoverFunction: s.DiscoverTimeout.Seconds(), names.InvokeFunction: s.InvokeTimeout.Seconds(),
+		names.EnrichFunction: s.PassTimeout.Seconds(), names.CleanupFunction: s.CleanupTimeout.Seconds(),
+	}
+	for name, timeout := range timeouts {
+		f := m.named(t, "aws:lambda/function:Function", name).inputs
+		if f["runtime"] != "provided.al2023" || f["handler"] != "bootstrap" || !slices.Equal(f["architectures"].([]any), []any{"arm64"}) {
+			t.Errorf("%s: runtime %v handler %v architectures %v", name, f["runtime"], f["handler"], f["architectures"])
+		}
+		if f["timeout"] != timeout {
+			t.Errorf("%s: timeout %v, want %v", name, f["timeout"], timeout)
+		}
+		logging := f["loggingConfig"].(map[string]any)
+		if logging["logFormat"] != "JSON" || logging["logGroup"] != "/aws/lambda/"+name {
+			t.Errorf("%s: logging %v", name, logging)
+		}
+		if f["tracingConfig"].(map[string]any)["mode"] != "Active" {
+			t.Errorf("%s: tracing off", name)
+		}
+		env := f["environment"].(map[string]any)["variables"].(map[string]any)
+		if env[contract.EnvStatusTable] != names.StatusTable || env[contract.EnvModelPass3] != s.ModelPass3 ||
+			env[contract.EnvMaxConcurrency] != fmt.Sprint(s.MaxConcurrentExecutions) {
+			t.Errorf("%s: env %v", name, env)
+		}
+	}
+	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
+	if enrich["reservedConcurrentExecutions"] != float64(s.MaxConcurrentExecutions+s.AdmissionBuffer) {
+		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
+	}
+	for _, lg := range m.of("aws:cloudwatch/logGroup:LogGroup") {
+		if lg.inputs["retentionInDays"] != float64(s.LogRetentionDays) {
+			t.Errorf("log group %s retention %v", lg.name, lg.inputs["retentionInDays"])
+		}
+	}
+}
+
+type policyDoc struct {
+	Statement []struct {
+		Sid       string
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string][]string
+	}
+}
+
+// unscopable are the actions AWS authorises only on "*".
+var unscopable = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+	"xray:GetSamplingTargets", "cloudwatch:PutMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+	"logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+	"logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+
+func checkIAM(t *testing.T, m *mocks, s stacks.Settings) {
+	var models []string
+	for _, id := range s.Models() {
+		models = append(models, testAcct.ModelARNs(id)...)
+	}
+	roles := m.of("aws:iam/role:Role")
+	for _, role := range roles {
+		inline := role.inputs["inlinePolicies"].([]any)
+		if len(inline) != 1 {
+			t.Fatalf("role %s: %d inline policies", role.name, len(inline))
+		}
+		var doc policyDoc
+		if err := json.Unmarshal([]byte(inline[0].(map[string]any)["policy"].(string)), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range doc.Statement {
+			for _, a := range st.Action {
+				if strings.Contains(a, "*") {
+					t.Errorf("role %s: wildcard action %s", role.name, a)
+				}
+				if strings.HasPrefix(a, "bedrock:") {
+					for _, r := range st.Resource {
+						if !slices.Contains(models, r) {
+							t.Errorf("role %s: bedrock on %s, not a configured model", role.name, r)
+						}
+					}
+				}
+				if a == "cloudwatch:PutMetricData" && st.Condition["StringEquals"]["cloudwatch:namespace"][0] != contract.MetricsNamespace {
+					t.Errorf("role %s: PutMetricData not pinned to our namespace", role.name)
+				}
+			}
+			for _, r := range st.Resource {
+				if r == "*" {
+					for _, a := range st.Action {
+						if !slices.Contains(unscopable, a) {
+							t.Errorf("role %s: %s on * although AWS allows scoping it", role.name, a)
+						}
+					}
+					continue
+				}
+				if strings.HasPrefix(r, "arn:aws:s3:::"+s.BronzeBucket+"/") && r != "arn:aws:s3:::"+s.BronzeBucket+"/"+contract.BronzePrefix+"*" {
+					t.Errorf("role %s: Bronze access beyond %s: %s", role.name, contract.BronzePrefix, r)
+				}
+				if strings.Contains(r, ":execution:") && !strings.HasSuffix(r, ":execution:"+contract.NamesFor(s.Stack).StateMachine+":*") {
+					t.Errorf("role %s: executions of another state machine: %s", role.name, r)
+				}
+			}
+		}
+	}
+	if len(roles) != len(pipeline.Functions)+1 {
+		t.Errorf("%d roles: want one per function plus the state machine's", len(roles))
+	}
+}
+
+func checkStateMachine(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
+	sm := m.named(t, "aws:sfn/stateMachine:StateMachine", names.StateMachine).inputs
+	want, err := workflow.Pipeline(names, s, workflow.Env{Region: testRegion, AccountID: testAccount,
+		EnrichFunctionARN: testAcct.FunctionARN(names.EnrichFunction)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := want.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm["definition"] != string(def) {
+		t.Error("the deployed definition differs from the workflow rendering")
+	}
+	logging := sm["loggingConfiguration"].(map[string]any)
+	if sm["type"] != "STANDARD" || logging["level"] != "ERROR" || logging["includeExecutionData"] != false {
+		t.Errorf("type %v logging %v", sm["type"], logging)
+	}
+	role := m.named(t, "aws:iam/role:Role", names.StateMachine+"-sfn-role").inputs
+	policy := role["inlinePolicies"].([]any)[0].(map[string]any)["policy"].(string)
+	for _, p := range want.Permissions() {
+		for _, a := range p.Actions {
+			if !strings.Contains(policy, `"`+a+`"`) {
+				t.Errorf("state machine role lacks %s needed by its tasks", a)
+			}
+		}
+	}
+}
+
+func checkAlarms(t *testing.T, m *mocks, s stacks.Settings) {
+	want := map[string]float64{
+		pipeline.AlarmDLQDepth:       float64(s.AlarmDLQMessages),
+		pipeline.AlarmErrorRate:      s.AlarmErrorRatePercent,
+		pipeline.AlarmLatencyP99:     float64(s.AlarmP99Latency.Milliseconds()),
+		pipeline.AlarmSFNFailures:    float64(s.AlarmSFNFailures),
+		pipeline.AlarmThrottles:      float64(s.AlarmThrottles),
+		pipeline.AlarmSemaphoreDrift: float64(s.AlarmSemaphoreDrift),
+		pipeline.AlarmOldestMessage:  s.AlarmOldestMessageAge.Seconds(),
+	}
+	prefix := contract.Project + "-" + s.Stack + "-"
+	for suffix, threshold := range want {
+		a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+suffix).inputs
+		if a["threshold"] != threshold {
+			t.Errorf("%s: threshold %v, want %v", suffix, a["threshold"], threshold)
+		}
+	}
+	dlq := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+pipeline.AlarmDLQDepth).inputs
+	if stat := dlq["metricQueries"].([]any)[0].(map[string]any)["metric"].(map[string]any)["stat"]; stat != "Maximum" {
+		t.Errorf("DLQ depth uses %v, want Maximum", stat)
+	}
+}
+
+func checkTriggers(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
+	esm := m.of("aws:lambda/eventSourceMapping:EventSourceMapping")[0].inputs
+	if esm["batchSize"] != float64(s.SQSBatchSize) ||
+		!slices.Equal(esm["functionResponseTypes"].([]any), []any{"ReportBatchItemFailures"}) ||
+		esm["scalingConfig"].(map[string]any)["maximumConcurrency"] != float64(s.InvokeMaxConcurrency) {
+		t.Errorf("event source mapping %v", esm)
+	}
+	prefix := contract.Project + "-" + s.Stack + "-"
+	if r := m.named(t, "aws:cloudwatch/eventRule:EventRule", prefix+"discover").inputs; r["scheduleExpression"] != s.DiscoverSchedule {
+		t.Errorf("discover schedule %v", r["scheduleExpression"])
+	}
+	if r := m.named(t, "aws:cloudwatch/eventRule:EventRule", prefix+"cleanup").inputs; r["scheduleExpression"] != s.CleanupSchedule {
+		t.Errorf("cleanup schedule %v", r["scheduleExpression"])
+	}
+	pattern := m.named(t, "aws:cloudwatch/eventRule:EventRule", prefix+"execution-ended").inputs["eventPattern"].(string)
+	for _, want := range []string{"FAILED", "TIMED_OUT", "ABORTED", testAcct.StateMachineARN(names.StateMachine)} {
+		if !strings.Contains(pattern, want) {
+			t.Errorf("status-change pattern lacks %s: %s", want, pattern)
+		}
+	}
+}
+
+func TestConfigFlowsToResources(t *testing.T) {
+	cfg := stackConfig(t, "dev", map[string]string{"alarmDlqMessages": "3", "alarmEmail": "oncall@example.com",
+		"logExecutionData": "true", "sqsBatchSize": "4"})
+	m, err := deploy("dev", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "ai-enrichment-dev-"+pipeline.AlarmDLQDepth).inputs; a["threshold"] != 3.0 || len(a["alarmActions"].([]any)) != 1 {
+		t.Errorf("DLQ alarm threshold %v actions %v", a["threshold"], a["alarmActions"])
+	}
+	if sub := m.of("aws:sns/topicSubscription:TopicSubscription"); len(sub) != 1 || sub[0].inputs["endpoint"] != "oncall@example.com" {
+		t.Errorf("subscription %v", sub)
+	}
+	if sm := m.of("aws:sfn/stateMachine:StateMachine")[0].inputs; sm["loggingConfiguration"].(map[string]any)["includeExecutionData"] != true {
+		t.Error("logExecutionData not applied")
+	}
+	if esm := m.of("aws:lambda/eventSourceMapping:EventSourceMapping")[0].inputs; esm["batchSize"] != 4.0 {
+		t.Errorf("batch size %v", esm["batchSize"])
+	}
+}
+
+func TestBadConfigFails(t *testing.T) {
+	for _, tc := range []struct{ key, value, want string }{
+		{"sqsBatchSize", "11", "ai-enrichment:sqsBatchSize: is 11; a FIFO queue's event source batch size must be 1 to 10"},
+		{"maxConcurrentExecutions", "500", "over the Bedrock quota of 100"},
+		{"queueVisibility", "30s", "queueVisibility: is 30s; it must cover 6 × invokeTimeout"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			m, err := deploy("staging", stackConfig(t, "staging", map[string]string{tc.key: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(m.resources) != 0 {
+				t.Errorf("%d resources registered before validation failed", len(m.resources))
+			}
+		})
+	}
+}

@@ -1,0 +1,80 @@
+package stacks
+
+import "math"
+
+// The limits that can bind a stack's throughput.
+const (
+	LimitConcurrency = "concurrency"         // maxConcurrentExecutions × pass latency
+	LimitRequests    = "requests per minute" // bedrockRequestsPerMinute
+	LimitTokens      = "tokens per minute"   // bedrockTokensPerMinute
+)
+
+// Price is what a model charges in US dollars per million tokens.
+type Price struct {
+	InputPerMTok  float64
+	OutputPerMTok float64
+}
+
+// Usage describes an average job: tokens per pass (in pass order) and the price of
+// each model by id. The price table lives in functions/llm, which stacks cannot
+// import, so callers pass it in.
+type Usage struct {
+	InputTokens  [CallsPerJob]int
+	OutputTokens [CallsPerJob]int
+	Prices       map[string]Price
+}
+
+// Capacity is the outcome of planning a backlog on one stack.
+type Capacity struct {
+	Jobs          int
+	JobsPerMinute float64
+	Hours         float64
+	Binding       string // the limit that sets JobsPerMinute
+
+	// Jobs per minute each limit allows on its own; ByTokens is +Inf when the stack
+	// does not know its tokens-per-minute quota.
+	ByConcurrency float64
+	ByRequests    float64
+	ByTokens      float64
+
+	CostPer1000Jobs float64
+	Priced          bool // false when a configured model has no price: the cost is partial
+}
+
+// Plan estimates how fast a stack enriches jobs and what 1,000 jobs cost. It assumes
+// every call takes ExpectedPassLatency and that slots are refilled at once.
+func Plan(s Settings, jobs int, u Usage) Capacity {
+	c := Capacity{
+		Jobs:          jobs,
+		ByConcurrency: s.RequestsPerMinute() / CallsPerJob,
+		ByRequests:    float64(s.BedrockRPM) / CallsPerJob,
+		ByTokens:      math.Inf(1),
+		Priced:        true,
+	}
+	tokensPerJob := 0
+	for i, model := range s.Models() {
+		in, out := u.InputTokens[i], u.OutputTokens[i]
+		tokensPerJob += in + out
+		p, ok := u.Prices[model]
+		if !ok {
+			c.Priced = false
+			continue
+		}
+		c.CostPer1000Jobs += 1000 * (float64(in)*p.InputPerMTok + float64(out)*p.OutputPerMTok) / 1e6
+	}
+	if s.BedrockTPM > 0 && tokensPerJob > 0 {
+		c.ByTokens = float64(s.BedrockTPM) / float64(tokensPerJob)
+	}
+
+	c.JobsPerMinute, c.Binding = c.ByConcurrency, LimitConcurrency
+	if c.ByRequests < c.JobsPerMinute {
+		c.JobsPerMinute, c.Binding = c.ByRequests, LimitRequests
+	}
+	if c.ByTokens < c.JobsPerMinute {
+		c.JobsPerMinute, c.Binding = c.ByTokens, LimitTokens
+	}
+	if c.JobsPerMinute > 0 {
+		c.Hours = float64(jobs) / c.JobsPerMinute / 60
+	}
+	return c
+}

@@ -1,0 +1,172 @@
+package stacks
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStackFilesValidate(t *testing.T) {
+	for _, tc := range []struct {
+		stack       string
+		concurrency int
+		batch       int
+		passTimeout time.Duration
+	}{
+		{"dev", 5, 1, 180 * time.Second},
+		{"staging", 20, 5, 180 * time.Second},
+		{"prod", 50, 10, 300 * time.Second},
+	} {
+		t.Run(tc.stack, func(t *testing.T) {
+			s, err := LoadFile("..", tc.stack)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.MaxConcurrentExecutions != tc.concurrency || s.SQSBatchSize != tc.batch || s.PassTimeout != tc.passTimeout {
+				t.Errorf("got concurrency %d, batch %d, pass timeout %s", s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout)
+			}
+			if s.Tags["Environment"] != tc.stack {
+				t.Errorf("tags = %v", s.Tags)
+			}
+			for i, m := range s.Models() {
+				if m != DefaultModel {
+					t.Errorf("model of pass %d = %q", i+1, m)
+				}
+			}
+		})
+	}
+}
+
+const validYAML = `
+config:
+  aws:region: us-east-1
+  ai-enrichment:silverBucket: silver-bucket
+  ai-enrichment:bronzeBucket: bronze-bucket
+`
+
+func TestLoadRejectsBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		key   string
+		value string
+		want  string
+	}{
+		{"batch over FIFO limit", "sqsBatchSize", "12", "ai-enrichment:sqsBatchSize: is 12; a FIFO queue's event source batch size must be 1 to 10"},
+		{"visibility below invoke timeout", "queueVisibility", "60s", "queueVisibility: is 1m0s; it must cover 6 × invokeTimeout (30s) = 3m0s"},
+		{"quota too small", "maxConcurrentExecutions", "80", "80 jobs at once make 160 model requests per minute (each job calls the model 3 times, ~30s per call), over the Bedrock quota of 100; lower it to 50"},
+		{"tiny quota", "bedrockRequestsPerMinute", "5", "lower it to 2 "},
+		{"bad schedule", "discoverSchedule", "rate(1 hours)", "discoverSchedule: is \"rate(1 hours)\"; EventBridge wants the singular unit"},
+		{"garbage schedule", "cleanupSchedule", "every 5 minutes", "use rate(<n> <unit>) or cron(<6 fields>)"},
+		{"empty model", "modelPass2", "", "modelPass2: is empty"},
+		{"unknown tier", "serviceTier", "gold", "serviceTier: is \"gold\""},
+		{"timeout over 15 minutes", "passTimeout", "20m", "passTimeout: is 20m0s; a Lambda timeout is whole seconds from 1s to 15m"},
+		{"lock shorter than a job", "lockTimeout", "5m", "lockTimeout: is 5m0s; it must exceed the three passes of one job"},
+		{"p99 alarm above timeout", "alarmP99Latency", "200s", "alarmP99Latency: is 3m20s; it must be above 0 and below passTimeout"},
+		{"retention", "logRetentionDays", "10", "logRetentionDays: is 10"},
+		{"unknown key", "maxConcurency", "3", "unknown config key ai-enrichment:maxConcurency"},
+		{"not an integer", "messageGroups", "many", "config ai-enrichment:messageGroups: want an integer"},
+		{"not a duration", "slotWait", "20", "want a duration such as 180s or 30m"},
+		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
+		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := map[string]string{
+				"aws:region":                 "us-east-1",
+				"ai-enrichment:silverBucket": "silver-bucket",
+				"ai-enrichment:bronzeBucket": "bronze-bucket",
+			}
+			cfg[Namespace+":"+tc.key] = tc.value
+			_, err := FromConfig("dev", cfg)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadAppliesValues(t *testing.T) {
+	s, err := Load("staging", []byte(validYAML+`  ai-enrichment:expectedPassLatency: 45s
+  ai-enrichment:alarmErrorRatePercent: 2.5
+  ai-enrichment:logExecutionData: true
+  ai-enrichment:discoverSchedule: cron(0 * * * ? *)
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ExpectedPassLatency != 45*time.Second || s.AlarmErrorRatePercent != 2.5 || !s.LogExecutionData || s.DiscoverSchedule != "cron(0 * * * ? *)" {
+		t.Errorf("settings not applied: %+v", s)
+	}
+	if s.MaxConcurrentExecutions != 20 {
+		t.Errorf("staging default concurrency lost: %d", s.MaxConcurrentExecutions)
+	}
+}
+
+func TestUnknownStack(t *testing.T) {
+	if _, err := Load("qa", []byte(validYAML)); err == nil || !strings.Contains(err.Error(), `unknown stack "qa"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestKeysAreNamespaced(t *testing.T) {
+	keys := Keys()
+	if len(keys) != len(fields(&Settings{})) {
+		t.Fatalf("%d keys", len(keys))
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, Namespace+":") {
+			t.Errorf("key %q lacks the namespace", k)
+		}
+	}
+}
+
+func TestPlan(t *testing.T) {
+	base, err := Load("prod", []byte(validYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := Usage{
+		InputTokens:  [3]int{2000, 3000, 4000},
+		OutputTokens: [3]int{1000, 1000, 2000},
+		Prices:       map[string]Price{DefaultModel: {InputPerMTok: 0.15, OutputPerMTok: 0.60}},
+	}
+	for _, tc := range []struct {
+		name     string
+		tune     func(*Settings)
+		jobs     int
+		binding  string
+		perMin   float64
+		hours    float64
+		priced   bool
+		per1000  float64
+		tokensOK bool
+	}{
+		{"requests bind at the quota", func(s *Settings) { s.BedrockRPM = 60 }, 1200, LimitRequests, 20, 1, true, 3.75, false},
+		{"concurrency binds when slots are few", func(s *Settings) { s.MaxConcurrentExecutions = 10 }, 400, LimitConcurrency, 20.0 / 3, 1, true, 3.75, false},
+		{"tokens bind when the quota is small", func(s *Settings) { s.BedrockTPM = 130000 }, 600, LimitTokens, 10, 1, true, 3.75, true},
+		{"unpriced model", func(s *Settings) { s.ModelPass3, s.BedrockRPM = "other.model-v1:0", 60 }, 120, LimitRequests, 20, 0.1, false, 1.95, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			tc.tune(&s)
+			c := Plan(s, tc.jobs, usage)
+			if c.Binding != tc.binding {
+				t.Errorf("binding = %q, want %q", c.Binding, tc.binding)
+			}
+			if !near(c.JobsPerMinute, tc.perMin) || !near(c.Hours, tc.hours) {
+				t.Errorf("jobs/min = %v, hours = %v; want %v, %v", c.JobsPerMinute, c.Hours, tc.perMin, tc.hours)
+			}
+			if c.Priced != tc.priced || !near(c.CostPer1000Jobs, tc.per1000) {
+				t.Errorf("cost = %v (priced %v), want %v (%v)", c.CostPer1000Jobs, c.Priced, tc.per1000, tc.priced)
+			}
+			if math.IsInf(c.ByTokens, 1) == tc.tokensOK {
+				t.Errorf("ByTokens = %v", c.ByTokens)
+			}
+		})
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }

@@ -1,0 +1,168 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CallsPerJob is the number of model calls one job makes (one per pass).
+const CallsPerJob = 3
+
+// lambdaMaxTimeout is the longest a Lambda function may run.
+const lambdaMaxTimeout = 15 * time.Minute
+
+// visibilityFactor is AWS's advice for SQS event sources: the queue's visibility
+// timeout at least six times the consuming function's timeout, so a message is not
+// redelivered while a throttled or retried invocation still owns it.
+const visibilityFactor = 6
+
+var (
+	ratePattern   = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
+	cronPattern   = regexp.MustCompile(`^cron\(\S+( \S+){5}\)$`)
+	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// logRetentions are the values CloudWatch Logs accepts.
+	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+// Validate reports every problem of the settings at once, each naming the config key
+// to edit and what would make it valid.
+func (s Settings) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
+	}
+	atLeast := func(key string, v, min int) {
+		if v < min {
+			bad(key, "is %d, must be at least %d", v, min)
+		}
+	}
+
+	atLeast("maxConcurrentExecutions", s.MaxConcurrentExecutions, 1)
+	atLeast("admissionBuffer", s.AdmissionBuffer, 0)
+	if s.SQSBatchSize < 1 || s.SQSBatchSize > 10 {
+		bad("sqsBatchSize", "is %d; a FIFO queue's event source batch size must be 1 to 10", s.SQSBatchSize)
+	}
+	if s.InvokeMaxConcurrency < 2 || s.InvokeMaxConcurrency > 1000 {
+		bad("invokeMaxConcurrency", "is %d; an SQS event source mapping's maximum concurrency must be 2 to 1000", s.InvokeMaxConcurrency)
+	}
+	if need := visibilityFactor * s.InvokeTimeout; s.QueueVisibility < need {
+		bad("queueVisibility", "is %s; it must cover %d × invokeTimeout (%s) = %s, raise it or lower invokeTimeout",
+			s.QueueVisibility, visibilityFactor, s.InvokeTimeout, need)
+	}
+	if s.QueueVisibility > 12*time.Hour {
+		bad("queueVisibility", "is %s; SQS allows at most 12h", s.QueueVisibility)
+	}
+	if s.QueueMaxReceives < 1 || s.QueueMaxReceives > 1000 {
+		bad("queueMaxReceives", "is %d; the redrive policy allows 1 to 1000", s.QueueMaxReceives)
+	}
+	atLeast("messageGroups", s.MessageGroups, 1)
+	atLeast("maxPartitionsPerRun", s.MaxPartitionsPerRun, 1)
+	atLeast("maxJobsPerPartition", s.MaxJobsPerPartition, 1)
+	atLeast("maxAttempts", s.MaxAttempts, 1)
+
+	for key, d := range map[string]time.Duration{
+		"passTimeout": s.PassTimeout, "discoverTimeout": s.DiscoverTimeout,
+		"invokeTimeout": s.InvokeTimeout, "cleanupTimeout": s.CleanupTimeout,
+	} {
+		if d < time.Second || d > lambdaMaxTimeout || d%time.Second != 0 {
+			bad(key, "is %s; a Lambda timeout is whole seconds from 1s to 15m", d)
+		}
+	}
+	if need := CallsPerJob * s.PassTimeout; s.LockTimeout < need {
+		bad("lockTimeout", "is %s; it must exceed the three passes of one job (3 × passTimeout = %s)", s.LockTimeout, need)
+	}
+	if s.SlotWait < time.Second {
+		bad("slotWait", "is %s, must be at least 1s", s.SlotWait)
+	}
+	atLeast("slotWaitAttempts", s.SlotWaitAttempts, 1)
+	for key, expr := range map[string]string{"discoverSchedule": s.DiscoverSchedule, "cleanupSchedule": s.CleanupSchedule} {
+		if err := checkSchedule(expr); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+
+	for i, m := range s.Models() {
+		if strings.TrimSpace(m) == "" {
+			bad(fmt.Sprintf("modelPass%d", i+1), "is empty; set a Bedrock model id such as %s", DefaultModel)
+		}
+	}
+	if !slices.Contains([]string{"", "default", "priority", "flex"}, s.ServiceTier) {
+		bad("serviceTier", "is %q; use default, priority or flex (or leave it unset)", s.ServiceTier)
+	}
+	atLeast("bedrockRequestsPerMinute", s.BedrockRPM, 1)
+	atLeast("bedrockTokensPerMinute", s.BedrockTPM, 0)
+	if s.ExpectedPassLatency < time.Second {
+		bad("expectedPassLatency", "is %s, must be at least 1s", s.ExpectedPassLatency)
+	} else if s.BedrockRPM > 0 {
+		if demand := s.RequestsPerMinute(); demand > float64(s.BedrockRPM) {
+			fit := int(float64(s.BedrockRPM) * s.ExpectedPassLatency.Minutes())
+			bad("maxConcurrentExecutions", "%d jobs at once make %.0f model requests per minute (each job calls the model %d times, ~%s per call), over the Bedrock quota of %d; lower it to %d or raise bedrockRequestsPerMinute after a quota increase",
+				s.MaxConcurrentExecutions, demand, CallsPerJob, s.ExpectedPassLatency, s.BedrockRPM, fit)
+		}
+	}
+	atLeast("breakerFailures", s.BreakerFailures, 1)
+	if s.BreakerCooldown < time.Second {
+		bad("breakerCooldown", "is %s, must be at least 1s", s.BreakerCooldown)
+	}
+
+	for key, b := range map[string]string{"silverBucket": s.SilverBucket, "bronzeBucket": s.BronzeBucket} {
+		if !bucketPattern.MatchString(b) {
+			bad(key, "is %q; set the name of an existing S3 bucket (3-63 lowercase letters, digits, dots, hyphens)", b)
+		}
+	}
+	if s.SilverPrefix != "" && !strings.HasSuffix(s.SilverPrefix, "/") {
+		bad("silverPrefix", "is %q; end it with /", s.SilverPrefix)
+	}
+
+	atLeast("alarmDlqMessages", s.AlarmDLQMessages, 1)
+	if s.AlarmErrorRatePercent <= 0 || s.AlarmErrorRatePercent > 100 {
+		bad("alarmErrorRatePercent", "is %v; use a percentage above 0 and at most 100", s.AlarmErrorRatePercent)
+	}
+	if s.AlarmP99Latency <= 0 || s.AlarmP99Latency >= s.PassTimeout {
+		bad("alarmP99Latency", "is %s; it must be above 0 and below passTimeout (%s) or it can never fire before the timeout does", s.AlarmP99Latency, s.PassTimeout)
+	}
+	atLeast("alarmSfnFailures", s.AlarmSFNFailures, 1)
+	if s.AlarmOldestMessageAge < time.Minute {
+		bad("alarmOldestMessageAge", "is %s, must be at least 1m", s.AlarmOldestMessageAge)
+	}
+	atLeast("alarmThrottles", s.AlarmThrottles, 1)
+	atLeast("alarmSemaphoreDrift", s.AlarmSemaphoreDrift, 1)
+	if s.AlarmEmail != "" && !strings.Contains(s.AlarmEmail, "@") {
+		bad("alarmEmail", "is %q, not an e-mail address", s.AlarmEmail)
+	}
+	if s.AlarmTopicARN != "" && !strings.HasPrefix(s.AlarmTopicARN, "arn:aws:sns:") {
+		bad("alarmTopicArn", "is %q, not an SNS topic ARN", s.AlarmTopicARN)
+	}
+	if !slices.Contains(logRetentions, s.LogRetentionDays) {
+		bad("logRetentionDays", "is %d; CloudWatch Logs accepts %v", s.LogRetentionDays, logRetentions)
+	}
+
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return fmt.Errorf("stack %s settings are invalid: %w", s.Stack, errors.Join(errs...))
+}
+
+// RequestsPerMinute is the model request rate the semaphore limit produces when every
+// slot is busy: each running job keeps one call in flight.
+func (s Settings) RequestsPerMinute() float64 {
+	return float64(s.MaxConcurrentExecutions) / s.ExpectedPassLatency.Minutes()
+}
+
+func checkSchedule(expr string) error {
+	if m := ratePattern.FindStringSubmatch(expr); m != nil {
+		if (m[1] == "1") != !strings.HasSuffix(m[2], "s") {
+			return fmt.Errorf("is %q; EventBridge wants the singular unit for 1 and the plural otherwise (rate(1 hour), rate(15 minutes))", expr)
+		}
+		return nil
+	}
+	if cronPattern.MatchString(expr) {
+		return nil
+	}
+	return fmt.Errorf("is %q; use rate(<n> <unit>) or cron(<6 fields>)", expr)
+}
