@@ -44,9 +44,16 @@ lint-asl: tools
 package:
 	@cd functions && go run ./cmd/lambdapack -out ../dist $(FUNCTIONS)
 
-## diagram: regenerate docs/state-machine.md from the workflow definition
+## diagram: regenerate docs/state-machine.md and the diagram in docs/architecture.md
 diagram:
+	@mkdir -p build
 	@cd functions && go run ./cmd/enrichctl workflow diagram --markdown > ../docs/state-machine.md
+	@cd functions && go run ./cmd/enrichctl workflow diagram > ../build/state-machine.mmd
+	@awk -v f=build/state-machine.mmd 'BEGIN { while ((getline l < f) > 0) d = d l "\n" } \
+		/<!-- state-machine:end -->/ { skip = 0 } \
+		!skip { print } \
+		/<!-- state-machine:begin -->/ { printf "```mermaid\n%s```\n", d; skip = 1 }' \
+		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
 demo: tools moto
