@@ -263,7 +263,7 @@ func (h *Handler) clearClaim(ctx context.Context, jobID, execution string, statu
 
 // Sweep checks every holder: a RUNNING (or redriving) execution keeps its slot, an
 // ended one loses it, an unknown one loses it once older than the lock timeout. It
-// then repairs the count and emits the drift metric.
+// then repairs the count and emits the drift and slots-in-use metrics.
 func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 	res := Result{Mode: "sweep"}
 	st, err := h.sem.Read(ctx)
@@ -288,6 +288,7 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, map[string]any{"drift_signed": drift},
 		metrics.Metric{Name: contract.MetricSemaphoreDrift, Value: float64(abs(drift)), Unit: metrics.Count},
 		metrics.Metric{Name: contract.MetricSlotsReleased, Value: float64(res.Released), Unit: metrics.Count},
+		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(len(st.Holders) - res.Released), Unit: metrics.Count},
 	); err != nil {
 		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}

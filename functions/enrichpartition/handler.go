@@ -106,7 +106,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
-		h.emit(pass, modelID, existing.Doc.Metadata, true, 0)
+		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, nil)
 		return output(existing.Doc, key, true), nil
 	}
 	replace := ""
@@ -148,7 +148,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "pass failed", "error", err.Error(), "parse_status", run.Parsed.Status, "model_calls", run.Calls)
-		h.emit(pass, modelID, meta, false, 0)
+		h.emit(pass, modelID, meta, false, 0, err)
 		return contract.PassOutput{}, err
 	}
 
@@ -167,7 +167,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	log.InfoContext(ctx, "pass stored", "bronze_key", key, "parse_status", run.Parsed.Status,
 		"input_tokens", run.Tokens.Input, "output_tokens", run.Tokens.Output, "cost_usd", meta.CostUSD, "issues", len(doc.Issues))
-	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues))
+	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues), nil)
 	return output(doc, key, false), nil
 }
 
@@ -219,12 +219,14 @@ func output(doc bronze.Document, key string, cached bool) contract.PassOutput {
 }
 
 // emit writes the pass's EMF metrics: tokens and cost count only when the model was
-// called, so dashboards add up real spend.
-func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int) {
+// called, so dashboards add up real spend; a throttled pass counts in ModelThrottles.
+func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int, failure error) {
 	ms := []metrics.Metric{{Name: "CacheHit", Value: 0, Unit: metrics.Count}}
-	if cached {
-		ms[0].Value = 1
-	} else {
+	status := m.ParseStatus
+	switch {
+	case cached:
+		ms[0].Value, status = 1, "cached"
+	default:
 		ms = append(ms,
 			metrics.Metric{Name: "InputTokens", Value: float64(m.Tokens.Input), Unit: metrics.Count},
 			metrics.Metric{Name: "OutputTokens", Value: float64(m.Tokens.Output), Unit: metrics.Count},
@@ -234,12 +236,18 @@ func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, ca
 			metrics.Metric{Name: "ValidationIssues", Value: float64(nIssues), Unit: metrics.Count},
 		)
 	}
-	status := m.ParseStatus
-	if cached {
-		status = "cached"
+	var ce *contract.Error
+	if errors.As(failure, &ce) {
+		status = ce.Name
+		if ce.Name == contract.ErrNameThrottled {
+			ms = append(ms, metrics.Metric{Name: contract.MetricModelThrottles, Value: 1, Unit: metrics.Count})
+		}
 	}
-	if err := h.metrics.Emit(map[string]string{"Pass": string(pass), "ParseStatus": status},
-		map[string]any{"job_posting_id": m.JobPostingID, "model_id": modelID, "execution_id": m.ExecutionID}, ms...); err != nil {
+	if status == "" {
+		status = "none"
+	}
+	dims := map[string]string{"Stack": h.opts.Stack, "Pass": string(pass), "ParseStatus": status}
+	if err := h.metrics.Emit(dims, map[string]any{"job_posting_id": m.JobPostingID, "model_id": modelID, "execution_id": m.ExecutionID}, ms...); err != nil {
 		h.log.Warn("metrics not written", "error", err.Error())
 	}
 }

@@ -60,6 +60,7 @@ func TestMain(m *testing.M) {
 
 func newHandler(cfg aws.Config) (*Handler, error) {
 	opts := Options{
+		Stack:           "test",
 		BronzeBucket:    testBucket,
 		Models:          map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
 		BreakerFailures: 1000, // these tests inject failures on purpose
@@ -249,6 +250,9 @@ func TestModelFaults(t *testing.T) {
 			}
 			if tt.wantErr != "" {
 				wantNamed(t, err, tt.wantErr)
+				if tt.wantErr == contract.ErrNameThrottled && !strings.Contains(metricsOut.String(), `"ModelThrottles":1`) {
+					t.Fatalf("no ModelThrottles metric:\n%s", metricsOut.String())
+				}
 				_, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
 				if gerr != nil || found {
 					t.Fatalf("a failed pass left a cache entry: found=%v err=%v", found, gerr)

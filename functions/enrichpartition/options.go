@@ -12,6 +12,7 @@ import (
 // Options configure the handler; OptionsFromEnv reads them from the Lambda environment
 // the Pulumi program sets.
 type Options struct {
+	Stack           string // metric dimension, so stacks sharing an account stay apart
 	BronzeBucket    string
 	Models          map[contract.Pass]string
 	ServiceTier     string
@@ -25,6 +26,7 @@ type Options struct {
 // OptionsFromEnv reads the handler's settings from contract.Env* variables.
 func OptionsFromEnv() (Options, error) {
 	o := Options{
+		Stack:        os.Getenv(contract.EnvStack),
 		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
 		Models: map[contract.Pass]string{
 			contract.Pass1: os.Getenv(contract.EnvModelPass1),

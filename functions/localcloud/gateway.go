@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // gateway is the one endpoint handlers and moto talk to: Lambda Invoke runs the
@@ -14,6 +15,10 @@ type gateway struct {
 	functions *functions
 	bedrock   http.Handler
 	moto      *httputil.ReverseProxy
+	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
+	// write without a lock, so two racing conditional writes could both succeed, which
+	// DynamoDB never allows (the semaphore and the job claim depend on it).
+	dynamo sync.Mutex
 }
 
 func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slog.Logger) *gateway {
@@ -47,6 +52,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.bedrock.ServeHTTP(w, r)
 			return
 		}
+	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
+		g.dynamo.Lock()
+		defer g.dynamo.Unlock()
 	}
 	g.moto.ServeHTTP(w, r)
 }

@@ -402,3 +402,38 @@ func TestSQSMapping(t *testing.T) {
 		t.Fatalf("queue not drained: %v", left.Attributes)
 	}
 }
+
+// TestRacingConditionalWritesOneWins fires the same conditional write from many
+// goroutines at once: as in DynamoDB, exactly one may succeed (moto alone lets
+// several through; the gateway serialises DynamoDB calls).
+func TestRacingConditionalWritesOneWins(t *testing.T) {
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(config(t))
+	for trial := range 30 {
+		id := fmt.Sprintf("race-%d", trial)
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+					TableName:           aws.String(names.StatusTable),
+					Key:                 map[string]ddbtypes.AttributeValue{contract.StatusKey: &ddbtypes.AttributeValueMemberS{Value: id}},
+					UpdateExpression:    aws.String("SET claim = :me"),
+					ConditionExpression: aws.String("attribute_not_exists(claim)"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+						":me": &ddbtypes.AttributeValueMemberS{Value: id},
+					},
+				})
+				if err == nil {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("trial %d: %d conditional puts succeeded, want exactly 1", trial, n)
+		}
+	}
+}

@@ -99,6 +99,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		modelCfg = *o.ModelConfig
 	}
 	enrich, err := enrichpartition.New(cfg, modelCfg, enrichpartition.Options{
+		Stack:            names.Stack,
 		BronzeBucket:     s.BronzeBucket,
 		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
 		ServiceTier:      s.ServiceTier,
@@ -136,6 +137,9 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 type Schedule struct {
 	Discover time.Duration
 	Cleanup  time.Duration
+	// Events is how often ended executions are looked up and their status-change
+	// events delivered to CleanupLocks (0: never; see StatusEvents).
+	Events time.Duration
 }
 
 // Start runs the event source mapping (queue → InvokeEnrichment) and the schedules
@@ -182,6 +186,11 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 	})
 	every(sch.Cleanup, "cleanup", func(ctx context.Context) error {
 		_, err := st.Cleanup.Sweep(ctx)
+		return err
+	})
+	events := st.NewStatusEvents()
+	every(sch.Events, "status-change events", func(ctx context.Context) error {
+		_, err := events.Poll(ctx)
 		return err
 	})
 	return func() {

@@ -97,10 +97,10 @@ func (b *builder) alarms(topic pulumi.StringOutput) error {
 				cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("ended"), Label: pulumi.String("ended badly"),
 					Expression: pulumi.String("failed + timedout + aborted"), ReturnData: pulumi.Bool(true)},
 			}},
-		{AlarmThrottles, "Bedrock throttled model calls (our EMF metric, every dimension summed): the quota is too small for the concurrency.",
+		{AlarmThrottles, "Bedrock throttled model calls (our EMF metric, summed over this stack's passes): the quota is too small for the concurrency.",
 			float64(s.AlarmThrottles), 1, false, cloudwatch.MetricAlarmMetricQueryArray{
 				cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("throttles"), Period: pulumi.Int(fiveMinutes), ReturnData: pulumi.Bool(true),
-					Expression: pulumi.String(fmt.Sprintf(`SELECT SUM(%s) FROM %q`, contract.MetricModelThrottles, contract.MetricsNamespace))},
+					Expression: pulumi.String(fmt.Sprintf(`SELECT SUM(%s) FROM %s`, contract.MetricModelThrottles, insightsFrom(s.Stack)))},
 			}},
 		{AlarmSemaphoreDrift, "The semaphore count disagreed with its holders on two sweeps in a row (cleanup repairs it; repeated drift is a bug).",
 			float64(s.AlarmSemaphoreDrift), 2, true,

@@ -20,12 +20,18 @@ type widget struct {
 
 // insights is a Metrics Insights query: it sums our EMF metrics over every
 // dimension the handlers emit.
+// insightsFrom is the FROM clause of a Metrics Insights query over this stack's
+// custom metrics (every metric we emit carries a Stack dimension).
+func insightsFrom(stack string) string {
+	return fmt.Sprintf("%q WHERE Stack = '%s'", contract.MetricsNamespace, stack)
+}
+
 func insights(id, label, query string) []any {
 	return []any{map[string]any{"id": id, "label": label, "expression": query}}
 }
 
 func (b *builder) widgets() []widget {
-	n, ns := b.names, fmt.Sprintf("%q", contract.MetricsNamespace)
+	n, ns := b.names, insightsFrom(b.s.Stack)
 	fn := []any{"FunctionName", n.EnrichFunction}
 	sm := []any{"StateMachineArn", b.acct.StateMachineARN(n.StateMachine)}
 	return []widget{

@@ -1,0 +1,118 @@
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+)
+
+// endedStatuses are the statuses the stack's EventBridge rule forwards to CleanupLocks.
+var endedStatuses = []sfntypes.ExecutionStatus{
+	sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted,
+}
+
+// StatusEvents stands in for the EventBridge rule that sends Step Functions status
+// changes to CleanupLocks: moto emits no events, so Poll lists the executions that
+// ended in a forwarded status and delivers each one once. Poll is not safe for
+// concurrent use.
+type StatusEvents struct {
+	st        *Stack
+	delivered map[string]bool // execution ARNs already handed to cleanup
+}
+
+// NewStatusEvents returns a poller with nothing delivered yet.
+func (st *Stack) NewStatusEvents() *StatusEvents {
+	return &StatusEvents{st: st, delivered: map[string]bool{}}
+}
+
+// statusChangeEvent is the EventBridge envelope of a Step Functions status change.
+type statusChangeEvent struct {
+	Version    string       `json:"version"`
+	ID         string       `json:"id"`
+	DetailType string       `json:"detail-type"`
+	Source     string       `json:"source"`
+	Account    string       `json:"account"`
+	Time       string       `json:"time"`
+	Region     string       `json:"region"`
+	Resources  []string     `json:"resources"`
+	Detail     statusDetail `json:"detail"`
+}
+
+type statusDetail struct {
+	ExecutionArn    string  `json:"executionArn"`
+	StateMachineArn string  `json:"stateMachineArn"`
+	Name            string  `json:"name"`
+	Status          string  `json:"status"`
+	StartDate       int64   `json:"startDate"` // epoch milliseconds, as EventBridge sends them
+	StopDate        int64   `json:"stopDate"`
+	Input           *string `json:"input"`
+	Output          *string `json:"output"`
+	Error           *string `json:"error"`
+	Cause           *string `json:"cause"`
+}
+
+// Poll delivers the status change of every newly ended execution and returns how many
+// it delivered. A delivery that fails is tried again on the next poll, as EventBridge
+// retries an asynchronous invoke.
+func (e *StatusEvents) Poll(ctx context.Context) (int, error) {
+	c := sfn.NewFromConfig(e.st.Config)
+	n := 0
+	for _, status := range endedStatuses {
+		p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{
+			StateMachineArn: aws.String(e.st.Resources.StateMachineARN), StatusFilter: status,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return n, fmt.Errorf("list %s executions: %w", status, err)
+			}
+			for _, x := range page.Executions {
+				arn := aws.ToString(x.ExecutionArn)
+				if e.delivered[arn] {
+					continue
+				}
+				if err := e.deliver(ctx, c, arn); err != nil {
+					return n, err
+				}
+				e.delivered[arn] = true
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// deliver describes the execution (the list has no input) and hands its event to
+// CleanupLocks.
+func (e *StatusEvents) deliver(ctx context.Context, c *sfn.Client, arn string) error {
+	d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("describe execution %s: %w", arn, err)
+	}
+	stop := aws.ToTime(d.StopDate)
+	ev := statusChangeEvent{
+		Version: "0", ID: "local-" + aws.ToString(d.Name) + "-" + string(d.Status),
+		DetailType: "Step Functions Execution Status Change", Source: "aws.states",
+		Account: localcloud.AccountID, Region: localcloud.Region,
+		Time: stop.UTC().Format("2006-01-02T15:04:05Z"), Resources: []string{arn},
+		Detail: statusDetail{
+			ExecutionArn: arn, StateMachineArn: aws.ToString(d.StateMachineArn), Name: aws.ToString(d.Name),
+			Status: string(d.Status), StartDate: aws.ToTime(d.StartDate).UnixMilli(), StopDate: stop.UnixMilli(),
+			Input: d.Input, Output: d.Output, Error: d.Error, Cause: d.Cause,
+		},
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode status change of %s: %w", arn, err)
+	}
+	if _, err := e.st.Cleanup.Handle(ctx, payload); err != nil {
+		return fmt.Errorf("cleanup of %s: %w", arn, err)
+	}
+	return nil
+}

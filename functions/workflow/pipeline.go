@@ -1,0 +1,448 @@
+package workflow
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// Env is what only deploy time knows.
+type Env struct {
+	Region            string
+	AccountID         string
+	EnrichFunctionARN string
+}
+
+// State names of the pipeline (the execution history and the diagram use them).
+const (
+	StateClaimJob        = "ClaimJob"
+	StateSkipped         = "Skipped"
+	StateClaimFailed     = "ClaimFailed"
+	StateAcquireSlot     = "AcquireSlot"
+	StateCountSlotWait   = "CountSlotWait"
+	StateSlotWaitLeft    = "SlotWaitLeft"
+	StateWaitForSlot     = "WaitForSlot"
+	StateNoSlot          = "NoSlot"
+	StateStartAttempt    = "StartAttempt"
+	StateStartFailed     = "StartFailed"
+	StateRoute           = "ResumeAtFirstIncompletePass"
+	StateResumeAtPass2   = "ResumeAtPass2"
+	StateResumeAtPass3   = "ResumeAtPass3"
+	StateCheckAttempts   = "CheckAttempts"
+	StateMarkFailed      = "MarkFailed"
+	StateMarkPermFailed  = "MarkPermanentlyFailed"
+	StateReleaseSlot     = "ReleaseSlot"
+	StateReleaseOnFail   = "ReleaseSlotAfterFailure"
+	StateEnriched        = "Enriched"
+	StateFailed          = "Failed"
+	ErrorEnrichment      = "EnrichmentFailed"
+	ErrorClaim           = "ClaimFailed"
+	ErrorSlotUnavailable = "SlotUnavailable"
+)
+
+// RunPass, RecordPass and PassFailed name the three states of each pass.
+func RunPass(p contract.Pass) string    { return "Run" + title(p) }
+func RecordPass(p contract.Pass) string { return "Record" + title(p) }
+func PassFailed(p contract.Pass) string { return title(p) + "Failed" }
+
+func title(p contract.Pass) string { return "P" + string(p)[1:] }
+
+// Error names of the integrations the retry policies match.
+var (
+	lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
+	dynamoTransient     = []string{"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException"}
+	conditionFailed     = "DynamoDB.ConditionalCheckFailedException"
+)
+
+// pipeline holds what every state builder needs.
+type pipeline struct {
+	names     contract.Names
+	s         stacks.Settings
+	env       Env
+	statusARN string
+	semARN    string
+}
+
+// Pipeline builds the enrichment state machine of one stack (see docs/state-machine.md):
+// claim the job (a done job, or one another execution holds, ends here without a
+// slot), take a semaphore slot with a bounded, jittered wait, count the attempt,
+// resume at the first incomplete pass, run and record the passes, and release the
+// slot on every path. Only references and small numbers travel in the state.
+func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, error) {
+	if env.Region == "" || env.AccountID == "" || env.EnrichFunctionARN == "" {
+		return nil, fmt.Errorf("workflow env needs region, account id and the EnrichPartition ARN: %+v", env)
+	}
+	if s.MaxConcurrentExecutions < 1 || s.MaxAttempts < 1 || s.SlotWaitAttempts < 1 || s.SlotWait < time.Second {
+		return nil, fmt.Errorf("settings of stack %q: concurrency, attempts, slot wait and slot wait attempts must be positive", s.Stack)
+	}
+	tableARN := func(t string) string {
+		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", env.Region, env.AccountID, t)
+	}
+	p := &pipeline{names: names, s: s, env: env, statusARN: tableARN(names.StatusTable), semARN: tableARN(names.SemaphoreTable)}
+	m := &StateMachine{
+		Comment:        "ai-enrichment " + s.Stack + ": three enrichment passes of one job under a DynamoDB semaphore",
+		StartAt:        StateClaimJob,
+		TimeoutSeconds: p.timeoutSeconds(),
+	}
+	m.Add(StateClaimJob, p.claimJob())
+	m.Add(StateSkipped, &Succeed{Comment: "done, permanently failed, out of attempts, or held by another execution: no slot, no model call"})
+	m.Add(StateClaimFailed, &Fail{Error: ErrorClaim, Cause: "the status table could not be written; nothing is held"})
+	m.Add(StateAcquireSlot, p.acquireSlot())
+	m.Add(StateCountSlotWait, p.countSlotWait())
+	m.Add(StateSlotWaitLeft, &Choice{
+		Choices: []Rule{{
+			Comment: fmt.Sprintf("waited %d times", s.SlotWaitAttempts),
+			When:    Compare("$.claim.slotWaits", NumericGreaterThan, s.SlotWaitAttempts),
+			Next:    StateNoSlot,
+		}},
+		Default: StateWaitForSlot,
+	})
+	m.Add(StateWaitForSlot, &Wait{SecondsPath: "$.claim.waitSeconds", Next: StateAcquireSlot})
+	m.Add(StateNoSlot, &Pass{
+		Result: map[string]any{
+			contract.AttrErrorStep:   "slot",
+			contract.AttrErrorDetail: fmt.Sprintf(`{"Error":%q,"Cause":"no free slot after %d waits"}`, ErrorSlotUnavailable, s.SlotWaitAttempts),
+		},
+		ResultPath: At("$.failure"),
+		Next:       StateCheckAttempts,
+	})
+	m.Add(StateStartAttempt, p.startAttempt())
+	m.Add(StateStartFailed, failure("start"))
+	m.Add(StateRoute, p.route())
+	m.Add(StateResumeAtPass2, &Pass{
+		Comment:    "pass1 is COMPLETED in Bronze: reuse its result",
+		Parameters: Params{"pass1": Params{"bronze_key.$": storedKey(contract.Pass1)}},
+		ResultPath: At("$.passes"),
+		Next:       RunPass(contract.Pass2),
+	})
+	m.Add(StateResumeAtPass3, &Pass{
+		Comment: "pass1 and pass2 are COMPLETED in Bronze: reuse their results",
+		Parameters: Params{
+			"pass1": Params{"bronze_key.$": storedKey(contract.Pass1)},
+			"pass2": Params{"bronze_key.$": storedKey(contract.Pass2)},
+		},
+		ResultPath: At("$.passes"),
+		Next:       RunPass(contract.Pass3),
+	})
+	for i, pass := range contract.Passes {
+		next := StateReleaseSlot
+		if i+1 < len(contract.Passes) {
+			next = RunPass(contract.Passes[i+1])
+		}
+		m.Add(RunPass(pass), p.runPass(pass, contract.Passes[:i]))
+		m.Add(RecordPass(pass), p.recordPass(pass, i == len(contract.Passes)-1, next))
+		m.Add(PassFailed(pass), failure(string(pass)))
+	}
+	m.Add(StateCheckAttempts, &Choice{
+		Comment: "the attempt that just failed was the last one allowed",
+		Choices: []Rule{{
+			Comment: fmt.Sprintf("attempt %d or later", s.MaxAttempts),
+			When:    And(Present("$.attempt.count"), Compare("$.attempt.count", NumericGreaterThanEquals, s.MaxAttempts)),
+			Next:    StateMarkPermFailed,
+		}},
+		Default: StateMarkFailed,
+	})
+	m.Add(StateMarkFailed, p.markFailed(contract.StatusFailed))
+	m.Add(StateMarkPermFailed, p.markFailed(contract.StatusPermanentlyFailed))
+	m.Add(StateReleaseSlot, p.releaseSlot(StateEnriched))
+	m.Add(StateReleaseOnFail, p.releaseSlot(StateFailed))
+	m.Add(StateEnriched, &Succeed{})
+	m.Add(StateFailed, &Fail{Error: ErrorEnrichment, Cause: "an enrichment attempt failed; the job's lastError in the status table says where and why"})
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline definition of stack %q: %w", s.Stack, err)
+	}
+	return m, nil
+}
+
+// timeoutSeconds bounds an execution so a stuck one cannot hold a slot forever: the
+// longest slot wait plus three passes with every retry at its maximum delay.
+func (p *pipeline) timeoutSeconds() int {
+	s := p.s
+	slot := time.Duration(s.SlotWaitAttempts) * (s.SlotWait*3/2 + 2*time.Second)
+	invokes := time.Duration(1 + s.ThrottleRetryAttempts + 2)
+	pass := invokes*(s.PassTimeout+time.Minute) + time.Duration(s.ThrottleRetryAttempts)*s.ThrottleRetryMaxDelay
+	return int((slot + 3*pass + 5*time.Minute).Seconds())
+}
+
+// dynamoTask is an UpdateItem with the standard transient retry.
+func (p *pipeline) dynamoTask(tableARN, table string, params Params) *Task {
+	params["TableName"] = table
+	return &Task{
+		Resource:       "arn:aws:states:::dynamodb:updateItem",
+		Parameters:     params,
+		TimeoutSeconds: 30,
+		Retry:          []Retry{{ErrorEquals: dynamoTransient, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 10, JitterStrategy: "FULL"}},
+		Permissions:    []Permission{{Actions: []string{"dynamodb:UpdateItem"}, Resources: []string{tableARN}}},
+	}
+}
+
+func (p *pipeline) statusTask(params Params) *Task {
+	params["Key"] = Params{contract.StatusKey: Params{"S.$": "$.job_data.job_posting_id"}}
+	return p.dynamoTask(p.statusARN, p.names.StatusTable, params)
+}
+
+func (p *pipeline) semaphoreTask(params Params) *Task {
+	params["Key"] = Params{contract.SemaphoreKey: Params{"S": contract.SemaphoreLockName}}
+	return p.dynamoTask(p.semARN, p.names.SemaphoreTable, params)
+}
+
+var (
+	nowValue  = Params{"S.$": "$$.State.EnteredTime"}
+	execValue = Params{"S.$": "$$.Execution.Name"}
+)
+
+// claimJob writes this execution into the job's status item unless another execution
+// holds it, the job is done or out of attempts (force overrides the last two). The
+// returned item tells which passes are already complete.
+func (p *pipeline) claimJob() *Task {
+	t := p.statusTask(Params{
+		"UpdateExpression":    "SET #st = :pending, #ex = :exec, #up = :now, #cr = if_not_exists(#cr, :now)",
+		"ConditionExpression": "(attribute_not_exists(#ex) OR #ex = :exec) AND (:force = :yes OR (NOT (#st IN (:completed, :permfailed)) AND (attribute_not_exists(#at) OR #at < :max)))",
+		"ExpressionAttributeNames": Params{
+			"#st": contract.AttrOverallStatus, "#ex": contract.AttrExecution, "#up": contract.AttrUpdatedAt,
+			"#cr": contract.AttrCreatedAt, "#at": contract.AttrAttempts,
+		},
+		"ExpressionAttributeValues": Params{
+			":pending":    Params{"S": contract.StatusPending},
+			":completed":  Params{"S": contract.StatusCompleted},
+			":permfailed": Params{"S": contract.StatusPermanentlyFailed},
+			":exec":       execValue,
+			":now":        nowValue,
+			":force":      Params{"BOOL.$": "$.force"},
+			":yes":        Params{"BOOL": true},
+			":max":        Params{"N": strconv.Itoa(p.s.MaxAttempts)},
+		},
+		"ReturnValues": "ALL_NEW",
+	})
+	t.Comment = "per-job claim: one execution of a job at a time"
+	t.ResultSelector = Params{"item.$": "$.Attributes", "slotWaits": 0}
+	t.ResultPath = At("$.claim")
+	t.Catch = []Catch{
+		{ErrorEquals: []string{conditionFailed}, Next: StateSkipped},
+		{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateClaimFailed},
+	}
+	t.Next = StateAcquireSlot
+	return t
+}
+
+// acquireSlot takes a semaphore slot. The holder attribute is the execution name and
+// holds the acquisition time; re-entering this state on every try refreshes it.
+func (p *pipeline) acquireSlot() *Task {
+	t := p.semaphoreTask(Params{
+		"UpdateExpression":         "SET #count = #count + :one, #holder = :now",
+		"ConditionExpression":      "#count < :max AND attribute_not_exists(#holder)",
+		"ExpressionAttributeNames": Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
+		"ExpressionAttributeValues": Params{
+			":one": Params{"N": "1"},
+			":max": Params{"N": strconv.Itoa(p.s.MaxConcurrentExecutions)},
+			":now": nowValue,
+		},
+	})
+	t.ResultPath = nil
+	t.Catch = []Catch{
+		{ErrorEquals: []string{conditionFailed}, Next: StateCountSlotWait},
+		{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed},
+	}
+	t.Next = StateStartAttempt
+	return t
+}
+
+// countSlotWait counts one wait and draws its jittered length, so waiting executions
+// do not wake up together.
+func (p *pipeline) countSlotWait() *Pass {
+	wait := int(p.s.SlotWait.Seconds())
+	lo := max(1, wait/2)
+	return &Pass{
+		Parameters: Params{
+			"item.$":        "$.claim.item",
+			"slotWaits.$":   "States.MathAdd($.claim.slotWaits, 1)",
+			"waitSeconds.$": fmt.Sprintf("States.MathRandom(%d, %d)", lo, wait+wait/2+1),
+		},
+		ResultPath: At("$.claim"),
+		Next:       StateSlotWaitLeft,
+	}
+}
+
+// startAttempt counts the attempt once, as a number, and marks the job IN_PROGRESS.
+func (p *pipeline) startAttempt() *Task {
+	t := p.statusTask(Params{
+		"UpdateExpression":         "SET #st = :inprogress, #up = :now ADD #at :one",
+		"ConditionExpression":      "#ex = :exec",
+		"ExpressionAttributeNames": Params{"#st": contract.AttrOverallStatus, "#up": contract.AttrUpdatedAt, "#at": contract.AttrAttempts, "#ex": contract.AttrExecution},
+		"ExpressionAttributeValues": Params{
+			":inprogress": Params{"S": contract.StatusInProgress},
+			":now":        nowValue,
+			":one":        Params{"N": "1"},
+			":exec":       execValue,
+		},
+		"ReturnValues": "UPDATED_NEW",
+	})
+	t.ResultSelector = Params{"count.$": "States.StringToJson($.Attributes." + contract.AttrAttempts + ".N)"}
+	t.ResultPath = At("$.attempt")
+	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed}}
+	t.Next = StateRoute
+	return t
+}
+
+func storedPass(pass contract.Pass) string { return "$.claim.item." + string(pass) + ".M." }
+
+func storedKey(pass contract.Pass) string {
+	return storedPass(pass) + contract.AttrPassBronzeKey + ".S"
+}
+
+// completed is true when the claimed item records pass as COMPLETED with a Bronze key.
+func completed(pass contract.Pass) Condition {
+	status := storedPass(pass) + contract.AttrPassStatus + ".S"
+	return And(Present(status), Compare(status, StringEquals, contract.StatusCompleted), Present(storedKey(pass)))
+}
+
+func (p *pipeline) route() *Choice {
+	return &Choice{
+		Comment: "force re-runs every pass; otherwise skip passes already COMPLETED",
+		Choices: []Rule{
+			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: RunPass(contract.Pass1)},
+			{Comment: "pass1 and pass2 completed", When: And(completed(contract.Pass1), completed(contract.Pass2)), Next: StateResumeAtPass3},
+			{Comment: "pass1 completed", When: completed(contract.Pass1), Next: StateResumeAtPass2},
+		},
+		Default: RunPass(contract.Pass1),
+	}
+}
+
+// runPass invokes EnrichPartition for one pass with the Bronze keys of the earlier
+// passes, keeping only references and small numbers of its answer.
+func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
+	payload := Params{
+		"pass_name":      string(pass),
+		"job_data.$":     "$.job_data",
+		"execution_id.$": "$$.Execution.Name",
+		"force.$":        "$.force",
+	}
+	if len(earlier) > 0 {
+		prev := Params{}
+		for _, e := range earlier {
+			prev[string(e)+".$"] = "$.passes." + string(e) + ".bronze_key"
+		}
+		payload["previous"] = prev
+	}
+	s := p.s
+	return &Task{
+		Comment:    fmt.Sprintf("%s (%s) through EnrichPartition", pass, pass.Section()),
+		Resource:   "arn:aws:states:::lambda:invoke",
+		Parameters: Params{"FunctionName": p.env.EnrichFunctionARN, "Payload": payload},
+		ResultSelector: Params{
+			"bronze_key.$": "$.Payload.bronze_key",
+			"model.$":      "$.Payload.model_id",
+			"tokens.$":     "$.Payload.tokens",
+			"cost.$":       "$.Payload.cost_usd",
+			"cached.$":     "$.Payload.cached",
+		},
+		ResultPath:     At("$.passes." + string(pass)),
+		TimeoutSeconds: int((s.PassTimeout + time.Minute).Seconds()),
+		// Lambda.Unknown (timeouts, crashes) is not retried: a long model call must not be
+		// paid for twice blindly. Invalid requests and answers are not retried either.
+		Retry: []Retry{
+			{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL"},
+			{
+				ErrorEquals:     []string{contract.ErrNameThrottled, contract.ErrNameCircuitOpen},
+				IntervalSeconds: int(s.ThrottleRetryInterval.Seconds()), MaxAttempts: s.ThrottleRetryAttempts, BackoffRate: 2,
+				MaxDelaySeconds: int(s.ThrottleRetryMaxDelay.Seconds()), JitterStrategy: "FULL",
+			},
+			{ErrorEquals: []string{contract.ErrNameTransient, contract.ErrNameStorage}, IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: "FULL"},
+		},
+		Catch:       []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)}},
+		Next:        RecordPass(pass),
+		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.env.EnrichFunctionARN, p.env.EnrichFunctionARN + ":*"}}},
+	}
+}
+
+// recordPass stores the pass's Bronze key, model, tokens and cost; the last pass also
+// completes the job and gives up the claim.
+func (p *pipeline) recordPass(pass contract.Pass, last bool, next string) *Task {
+	res := "$.passes." + string(pass) + "."
+	update := "SET #pass = :pass, #up = :now"
+	names := Params{"#pass": string(pass), "#up": contract.AttrUpdatedAt, "#ex": contract.AttrExecution}
+	values := Params{
+		":pass": Params{"M": Params{
+			contract.AttrPassStatus:     Params{"S": contract.StatusCompleted},
+			contract.AttrPassBronzeKey:  Params{"S.$": res + "bronze_key"},
+			contract.AttrPassModel:      Params{"S.$": res + "model"},
+			contract.AttrPassInTokens:   Params{"N.$": "States.Format('{}', " + res + "tokens.input)"},
+			contract.AttrPassOutTokens:  Params{"N.$": "States.Format('{}', " + res + "tokens.output)"},
+			contract.AttrPassCost:       Params{"N.$": "States.Format('{}', " + res + "cost)"},
+			contract.AttrPassCached:     Params{"BOOL.$": res + "cached"},
+			contract.AttrPassFinishedAt: nowValue,
+		}},
+		":now":  nowValue,
+		":exec": execValue,
+	}
+	if last {
+		update = "SET #pass = :pass, #up = :now, #st = :completed REMOVE #ex, #err"
+		names["#st"] = contract.AttrOverallStatus
+		names["#err"] = contract.AttrLastError
+		values[":completed"] = Params{"S": contract.StatusCompleted}
+	}
+	t := p.statusTask(Params{
+		"UpdateExpression":          update,
+		"ConditionExpression":       "#ex = :exec",
+		"ExpressionAttributeNames":  names,
+		"ExpressionAttributeValues": values,
+	})
+	t.ResultPath = nil
+	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)}}
+	t.Next = next
+	return t
+}
+
+// failure turns the caught error of a step into the record MarkFailed writes. The
+// whole error object is kept as text, so no path can be missing.
+func failure(step string) *Pass {
+	return &Pass{
+		Parameters: Params{
+			contract.AttrErrorStep:          step,
+			contract.AttrErrorDetail + ".$": "States.JsonToString($.error)",
+		},
+		ResultPath: At("$.failure"),
+		Next:       StateCheckAttempts,
+	}
+}
+
+// markFailed records the failure and gives up the claim. If the write fails, the slot
+// is still released (the Catch).
+func (p *pipeline) markFailed(status string) *Task {
+	t := p.statusTask(Params{
+		"UpdateExpression":         "SET #st = :status, #err = :err, #up = :now REMOVE #ex",
+		"ConditionExpression":      "#ex = :exec",
+		"ExpressionAttributeNames": Params{"#st": contract.AttrOverallStatus, "#err": contract.AttrLastError, "#up": contract.AttrUpdatedAt, "#ex": contract.AttrExecution},
+		"ExpressionAttributeValues": Params{
+			":status": Params{"S": status},
+			":err": Params{"M": Params{
+				contract.AttrErrorStep:   Params{"S.$": "$.failure." + contract.AttrErrorStep},
+				contract.AttrErrorDetail: Params{"S.$": "$.failure." + contract.AttrErrorDetail},
+			}},
+			":now":  nowValue,
+			":exec": execValue,
+		},
+	})
+	t.ResultPath = nil
+	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.markError"), Next: StateReleaseOnFail}}
+	t.Next = StateReleaseOnFail
+	return t
+}
+
+// releaseSlot gives the slot back if this execution holds one (on the failure path it
+// may not); a failed release still ends the execution, and cleanup reclaims the slot.
+func (p *pipeline) releaseSlot(next string) *Task {
+	t := p.semaphoreTask(Params{
+		"UpdateExpression":          "SET #count = #count - :one REMOVE #holder",
+		"ConditionExpression":       "attribute_exists(#holder) AND #count > :zero",
+		"ExpressionAttributeNames":  Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
+		"ExpressionAttributeValues": Params{":one": Params{"N": "1"}, ":zero": Params{"N": "0"}},
+	})
+	t.ResultPath = nil
+	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.releaseError"), Next: next}}
+	t.Next = next
+	return t
+}
