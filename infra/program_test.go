@@ -10,7 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
+	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/infra/pipeline"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -266,6 +270,7 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 			t.Errorf("%s: env %v", name, env)
 		}
 	}
+	checkHandlersAcceptEnvironment(t, m, names)
 	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
 	if enrich["reservedConcurrentExecutions"] != float64(s.MaxConcurrentExecutions+s.AdmissionBuffer) {
 		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
@@ -274,6 +279,29 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 		if lg.inputs["retentionInDays"] != float64(s.LogRetentionDays) {
 			t.Errorf("log group %s retention %v", lg.name, lg.inputs["retentionInDays"])
 		}
+	}
+}
+
+// checkHandlersAcceptEnvironment feeds each function's environment to its handler's
+// own configuration loader, so a variable the code needs and the program forgets
+// fails here rather than at the first cold start.
+func checkHandlersAcceptEnvironment(t *testing.T, m *mocks, names contract.Names) {
+	loaders := map[string]func() error{
+		names.DiscoverFunction: func() error { _, err := discover.OptionsFromEnv(); return err },
+		names.InvokeFunction:   func() error { _, err := invoke.OptionsFromEnv(); return err },
+		names.EnrichFunction:   func() error { _, err := enrichpartition.OptionsFromEnv(); return err },
+		names.CleanupFunction:  func() error { _, err := cleanup.OptionsFromEnv(); return err },
+	}
+	for name, load := range loaders {
+		env := m.named(t, "aws:lambda/function:Function", name).inputs["environment"].(map[string]any)["variables"].(map[string]any)
+		t.Run("env "+name, func(t *testing.T) {
+			for k, v := range env {
+				t.Setenv(k, fmt.Sprint(v))
+			}
+			if err := load(); err != nil {
+				t.Errorf("%s rejects the environment the program sets: %v", name, err)
+			}
+		})
 	}
 }
 

@@ -214,13 +214,20 @@ func (h *Handler) running(ctx context.Context, limit int) (int, error) {
 
 // start starts the job's execution; existed reports an execution of that name.
 func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
-	input, err := json.Marshal(contract.ExecutionInput{JobData: j.msg.Job, ExecutionID: j.name, Force: j.msg.Force})
+	return Start(ctx, h.sfn, h.opts.StateMachineARN, j.name, j.msg)
+}
+
+// Start starts the execution name of the job in msg; existed reports that an
+// execution of that name exists already, which is success (names are idempotent).
+// `enrichctl retry` starts executions through it too.
+func Start(ctx context.Context, client *sfn.Client, stateMachineARN, name string, msg contract.QueueMessage) (existed bool, err error) {
+	input, err := json.Marshal(contract.ExecutionInput{JobData: msg.Job, ExecutionID: name, Force: msg.Force})
 	if err != nil {
 		return false, fmt.Errorf("encode execution input: %w", err)
 	}
-	_, err = h.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(h.opts.StateMachineARN),
-		Name:            aws.String(j.name),
+	_, err = client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(stateMachineARN),
+		Name:            aws.String(name),
 		Input:           aws.String(string(input)),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists
@@ -228,7 +235,7 @@ func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
 		return true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("start execution %s: %w", j.name, err)
+		return false, fmt.Errorf("start execution %s: %w", name, err)
 	}
 	return false, nil
 }

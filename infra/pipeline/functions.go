@@ -59,6 +59,8 @@ func (b *builder) environment(q queues) pulumi.StringMap {
 		contract.EnvAdmissionBuffer:  pulumi.String(strconv.Itoa(s.AdmissionBuffer)),
 		contract.EnvMaxPartitions:    pulumi.String(strconv.Itoa(s.MaxPartitionsPerRun)),
 		contract.EnvMaxJobs:          pulumi.String(strconv.Itoa(s.MaxJobsPerPartition)),
+		contract.EnvMaxAttempts:      pulumi.String(strconv.Itoa(s.MaxAttempts)),
+		contract.EnvMessageGroups:    pulumi.String(strconv.Itoa(s.MessageGroups)),
 		contract.EnvLockTimeout:      pulumi.String(strconv.Itoa(int(s.LockTimeout.Seconds()))),
 		contract.EnvBreakerFailures:  pulumi.String(strconv.Itoa(s.BreakerFailures)),
 		contract.EnvBreakerCooldown:  pulumi.String(strconv.Itoa(int(s.BreakerCooldown.Seconds()))),

@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	Root.AddCommand(&cobra.Command{
+		Use:   "completion bash|zsh|fish",
+		Short: "Print the shell completion script",
+		Long: "Prints a completion script for the shell. To load it:\n" +
+			"  bash: source <(enrichctl completion bash)\n" +
+			"  zsh:  enrichctl completion zsh > \"${fpath[1]}/_enrichctl\"\n" +
+			"  fish: enrichctl completion fish > ~/.config/fish/completions/enrichctl.fish",
+		ValidArgs: []string{"bash", "zsh", "fish"},
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			switch args[0] {
+			case "bash":
+				return Root.GenBashCompletionV2(w, true)
+			case "zsh":
+				return Root.GenZshCompletion(w)
+			default:
+				return Root.GenFishCompletion(w, true)
+			}
+		},
+	})
+}

@@ -1,0 +1,29 @@
+// Command discover-partitions is the DiscoverPartitions Lambda: it publishes the new
+// Silver jobs to the FIFO jobs queue.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/logging"
+)
+
+func main() {
+	log := logging.New(os.Stdout)
+	opts, err := discover.OptionsFromEnv()
+	if err != nil {
+		log.Error("bad configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("aws configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(discover.New(cfg, opts, log).Handle)
+}

@@ -1,0 +1,69 @@
+package discover
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// cursor is the persisted progress of discovery: every partition up to and including
+// DoneThrough is fully written and published, so runs list only what comes after.
+type cursor struct {
+	DoneThrough string    `json:"done_through"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	etag        string    // of the object read; "" when there was none
+}
+
+func (h *Handler) loadCursor(ctx context.Context) (cursor, error) {
+	var c cursor
+	out, err := h.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.opts.BronzeBucket), Key: aws.String(h.opts.CursorKey)})
+	var missing *types.NoSuchKey
+	if errors.As(err, &missing) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("reading cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		return c, fmt.Errorf("reading cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return c, fmt.Errorf("decoding cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+	}
+	c.etag = aws.ToString(out.ETag)
+	return c, nil
+}
+
+// saveCursor writes done only if the cursor is still the one read, so two runs that
+// overlap can never move it backwards.
+func (h *Handler) saveCursor(ctx context.Context, read cursor, done string) error {
+	body, err := json.Marshal(cursor{DoneThrough: done, UpdatedAt: h.now().UTC()})
+	if err != nil {
+		return fmt.Errorf("encoding cursor: %w", err)
+	}
+	in := &s3.PutObjectInput{
+		Bucket:      aws.String(h.opts.BronzeBucket),
+		Key:         aws.String(h.opts.CursorKey),
+		Body:        bytes.NewReader(body),
+		ContentType: aws.String("application/json"),
+	}
+	if read.etag == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(read.etag)
+	}
+	if _, err := h.s3.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("writing cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+	}
+	return nil
+}
