@@ -57,7 +57,7 @@ diagram:
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
 demo: tools moto
-	@cd functions && go run ./cmd/enrichctl demo --stack $(STACK) $(if $(BEDROCK),--bedrock $(BEDROCK))
+	@cd functions && go run ./cmd/enrichctl demo --stack $(STACK) --out ../demo-output $(if $(BEDROCK),--bedrock $(BEDROCK))
 
 ## bench: Go benchmarks of the hot paths
 bench: moto
