@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localrun"
 )
 
 func init() {
@@ -37,17 +39,10 @@ func init() {
 }
 
 // localUp starts the local cloud with the offline model (and recorded answers from
-// replayDir), provisions the stack and serves until ctx ends (Ctrl-C).
+// replayDir), deploys the whole pipeline of the stack into it — resources, handlers,
+// the queue's event source mapping and the schedules — and serves until ctx ends.
 func localUp(ctx context.Context, w io.Writer, port int, replayDir string) error {
 	s, err := workflowStackSettings(flagStack)
-	if err != nil {
-		return err
-	}
-	sm, err := renderedPipeline()
-	if err != nil {
-		return err
-	}
-	definition, err := sm.JSON()
 	if err != nil {
 		return err
 	}
@@ -60,14 +55,17 @@ func localUp(ctx context.Context, w io.Writer, port int, replayDir string) error
 		return fmt.Errorf("start local cloud: %w", err)
 	}
 	defer c.Close()
-	cfg, err := c.AWSConfig(ctx)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	st, err := localrun.Deploy(ctx, c, names(), s, localrun.Options{Log: log, Metrics: io.Discard})
+	if err != nil {
+		return fmt.Errorf("deploy stack %s: %w", flagStack, err)
+	}
+	stop, err := st.Start(ctx, localrun.Schedule{Discover: time.Minute, Cleanup: time.Minute, Events: 5 * time.Second}, log)
 	if err != nil {
 		return err
 	}
-	res, err := localcloud.Provision(ctx, cfg, names(), s, string(definition))
-	if err != nil {
-		return fmt.Errorf("provision stack %s: %w", flagStack, err)
-	}
+	defer stop()
+	res := st.Resources
 	model := "offline model"
 	if replayDir != "" {
 		model = "answers replayed from " + replayDir + ", else the offline model"

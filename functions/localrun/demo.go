@@ -92,7 +92,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		return sum, fmt.Errorf("discover: %w", err)
 	}
 	sum.Published = first.Published
-	stop, err := st.Start(ctx, Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second}, o.Log)
+	stop, err := st.Start(ctx, Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}, o.Log)
 	if err != nil {
 		return sum, err
 	}
