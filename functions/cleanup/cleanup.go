@@ -198,23 +198,14 @@ func jobOf(execution, input string) string {
 	return id
 }
 
-// claimState is what an ended execution may have left in its job's status item.
-type claimState int
-
-const (
-	claimPending claimState = iota // claimed, attempt not counted yet
-	claimHeld                      // claimed and counted
-	neverClaimed                   // died before claiming: the job is still QUEUED
-)
-
 // releaseClaim marks the job FAILED and removes its claim, only if the claim is still
 // held by execution: a newer execution's claim is never touched. An execution that
-// died before its attempt was counted (the claim still PENDING), or before it claimed
-// the job at all (still QUEUED, no claim), gets an attempt counted here, so the retry
-// is published under a new execution name instead of colliding with the dead one.
+// died before its attempt was counted (the claim still PENDING) gets it counted here,
+// so the retry is published under a new execution name instead of colliding with the
+// dead one.
 func (h *Handler) releaseClaim(ctx context.Context, jobID, execution string, status sfntypes.ExecutionStatus) (bool, error) {
-	for _, state := range []claimState{claimPending, claimHeld, neverClaimed} {
-		cleared, err := h.clearClaim(ctx, jobID, execution, status, state)
+	for _, uncounted := range []bool{true, false} {
+		cleared, err := h.clearClaim(ctx, jobID, execution, status, uncounted)
 		if err != nil || cleared {
 			return cleared, err
 		}
@@ -225,7 +216,7 @@ func (h *Handler) releaseClaim(ctx context.Context, jobID, execution string, sta
 // cleanupStep is the lastError step of a failure recorded by CleanupLocks.
 const cleanupStep = "cleanup"
 
-func (h *Handler) clearClaim(ctx context.Context, jobID, execution string, status sfntypes.ExecutionStatus, state claimState) (bool, error) {
+func (h *Handler) clearClaim(ctx context.Context, jobID, execution string, status sfntypes.ExecutionStatus, uncounted bool) (bool, error) {
 	detail, err := json.Marshal(map[string]string{
 		"Error": "Execution" + string(status),
 		"Cause": fmt.Sprintf("execution %s ended %s without releasing its claim; released by CleanupLocks", execution, status),
@@ -244,19 +235,12 @@ func (h *Handler) clearClaim(ctx context.Context, jobID, execution string, statu
 		":now":  s(h.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")),
 		":exec": s(execution),
 	}
-	switch state {
-	case claimPending:
-		cond += " AND #s = :was"
-		values[":was"] = s(contract.StatusPending)
-	case neverClaimed:
-		cond = "attribute_not_exists(#x) AND #s = :was"
-		values[":was"] = s(contract.StatusQueued)
-		delete(values, ":exec")
-	}
-	if state != claimHeld {
+	if uncounted {
 		update += " ADD #at :one"
+		cond += " AND #s = :pending"
 		names["#at"] = contract.AttrAttempts
 		values[":one"] = &dbtypes.AttributeValueMemberN{Value: "1"}
+		values[":pending"] = s(contract.StatusPending)
 	}
 	_, err = h.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(h.opts.StatusTable),
