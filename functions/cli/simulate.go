@@ -61,7 +61,7 @@ func init() {
 			return printSimulation(cmd.OutOrStdout(), results)
 		},
 	}
-	cmd.Flags().IntVar(&jobs, "jobs", 40, "postings to enrich")
+	cmd.Flags().IntVar(&jobs, "jobs", 30, "postings to enrich")
 	cmd.Flags().DurationVar(&latency, "latency", 4*time.Second, "latency of every model call")
 	cmd.Flags().IntVar(&rpm, "rpm", 60, "the model's requests-per-minute quota (0: none)")
 	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours or original")

@@ -1,0 +1,495 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/status"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// scenario is one chaos run: how many jobs and which faults.
+type scenario struct {
+	jobs        int
+	concurrency int
+	faults      bedrockemu.Faults
+	crashEvery  int // about 2 jobs in crashEvery crash once (see monitor.plan)
+	redeliver   int // jobs whose original message is delivered again, twice
+	duplicates  int // jobs published again under a new deduplication id (sent twice)
+	aborts      int // running executions stopped
+	timeout     time.Duration
+}
+
+// requireChaos skips unless CHAOS=1: even the short variant takes minutes, since
+// moto executes every state in one Python process.
+func requireChaos(t *testing.T) {
+	if os.Getenv("CHAOS") != "1" {
+		t.Skip("the chaos tests run with CHAOS=1 (make chaos)")
+	}
+}
+
+// TestChaos is the long run of `make chaos`.
+func TestChaos(t *testing.T) {
+	requireChaos(t)
+	runChaos(t, scenario{
+		jobs: 200, concurrency: 10,
+		faults: bedrockemu.Faults{
+			Latency: 200 * time.Millisecond, RequestsPerMinute: 150, ErrorRate: 0.03, Seed: 1,
+			Rules: []bedrockemu.Rule{
+				{Pass: contract.Pass1, First: 12, Kind: bedrockemu.Truncate},
+				{Pass: contract.Pass2, First: 8, Kind: bedrockemu.ReasoningOnly},
+				{Pass: contract.Pass3, First: 8, Kind: bedrockemu.InternalError},
+			},
+		},
+		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 10, timeout: 40 * time.Minute,
+	})
+}
+
+// TestChaosSmall is the short variant: every fault once or twice.
+func TestChaosSmall(t *testing.T) {
+	requireChaos(t)
+	runChaos(t, scenario{
+		jobs: 12, concurrency: 4,
+		faults: bedrockemu.Faults{
+			Latency: 100 * time.Millisecond, ErrorRate: 0.05, Seed: 2,
+			Rules: []bedrockemu.Rule{
+				{Pass: contract.Pass1, First: 2, Kind: bedrockemu.Throttle},
+				{Pass: contract.Pass1, First: 2, Kind: bedrockemu.Truncate},
+				{Pass: contract.Pass2, First: 1, Kind: bedrockemu.ReasoningOnly},
+				{Pass: contract.Pass3, First: 2, Kind: bedrockemu.InternalError},
+			},
+		},
+		crashEvery: 6, redeliver: 2, duplicates: 2, aborts: 1, timeout: 8 * time.Minute,
+	})
+}
+
+// chaosSettings are the dev stack's with waits short enough for a test: the
+// structure of the definition is the deployed one.
+func chaosSettings(sc scenario) (stacks.Settings, error) {
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		return s, err
+	}
+	s.BronzeBucket, s.SilverBucket = "chaos-bronze", "chaos-silver"
+	s.MaxConcurrentExecutions = sc.concurrency
+	s.MaxJobsPerPartition = sc.jobs
+	s.SlotWait, s.SlotWaitAttempts = time.Second, 60
+	s.ThrottleRetryInterval, s.ThrottleRetryMaxDelay, s.ThrottleRetryAttempts = time.Second, 4*time.Second, 3
+	s.BreakerCooldown = 5 * time.Second
+	return s, nil
+}
+
+func runChaos(t *testing.T, sc scenario) {
+	ctx := context.Background()
+	begin := time.Now()
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	if errors.Is(err, localcloud.ErrMotoMissing) {
+		t.Skip("local cloud unavailable: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	s, err := chaosSettings(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// The handlers log to the default logger: thousands of lines would bury the report.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(discard)
+	st, err := localrun.Deploy(ctx, cloud, contract.NamesFor(s.Stack), s, localrun.Options{Log: discard, DeferDelay: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := newMonitor(sc.crashEvery)
+	cloud.RegisterFunction(st.Names.EnrichFunction, localcloud.JSONHandler(mon.wrap(st.Enrich.Handle)))
+	cloud.Bedrock().SetFaults(sc.faults)
+
+	parts := sample.Partitions(time.Now().UTC().Add(-24*time.Hour), 1)
+	if _, err := sample.WritePartitions(ctx, s3.NewFromConfig(st.Config), s.SilverBucket, s.SilverPrefix, parts, sc.jobs, 5); err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.Discover.Handle(ctx, discover.Event{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Published != sc.jobs {
+		t.Fatalf("discover published %d of %d jobs", first.Published, sc.jobs)
+	}
+	q := sqs.NewFromConfig(st.Config)
+	originals := peek(t, q, st.Resources.QueueURL, max(sc.redeliver, sc.duplicates))
+	duplicates := publishDuplicates(t, q, st.Resources.QueueURL, originals[:min(sc.duplicates, len(originals))])
+
+	stop, err := st.Start(ctx, localrun.Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sfnc := sfn.NewFromConfig(st.Config)
+	aborted := make(chan int, 1)
+	go func() { aborted <- abort(cctx, sfnc, st.Resources.StateMachineARN, sc.aborts) }()
+	redelivered := redeliver(ctx, st, originals[:min(sc.redeliver, len(originals))])
+
+	jobs, peak := waitFinal(t, st, sfnc, sc, begin)
+	cancel()
+	stop()
+	nAborted := <-aborted
+	// What EventBridge and the schedule would still deliver, once more.
+	if _, err := st.NewStatusEvents().Poll(ctx); err != nil {
+		t.Errorf("status events: %v", err)
+	}
+	if _, err := st.Cleanup.Sweep(ctx); err != nil {
+		t.Errorf("sweep: %v", err)
+	}
+	wall := time.Since(begin)
+
+	checkJobs(t, st, jobs)
+	checkSlots(t, st)
+	overlaps, crashes := mon.report()
+	for _, o := range overlaps {
+		t.Error("two executions at once: ", o)
+	}
+	calls := cloud.Bedrock().Calls()
+	checkNoResend(t, mon, calls)
+	if n, err := st.DLQDepth(ctx); err != nil || n != 0 {
+		t.Errorf("dead-letter queue: %d messages (%v), want 0", n, err)
+	}
+	execs := executionsOf(t, sfnc, st.Resources.StateMachineARN)
+	checkAttempts(t, jobs, execs)
+	report(t, sc, jobs, calls, execs, figures{
+		crashes: crashes, aborted: nAborted, redelivered: redelivered, duplicates: duplicates,
+		peakSlots: peak, wall: wall,
+	})
+}
+
+// peek reads up to n messages of the queue without consuming them, so the test can
+// deliver them again or publish copies.
+func peek(t *testing.T, q *sqs.Client, url string, n int) []events.SQSMessage {
+	t.Helper()
+	var out []events.SQSMessage
+	seen := map[string]bool{}
+	for tries := 0; len(out) < n && tries < 10; tries++ {
+		r, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 0,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Messages {
+			if id := aws.ToString(m.MessageId); !seen[id] && len(out) < n {
+				seen[id] = true
+				out = append(out, events.SQSMessage{
+					MessageId: "redelivery-" + id, ReceiptHandle: aws.ToString(m.ReceiptHandle),
+					Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs",
+				})
+			}
+		}
+	}
+	return out
+}
+
+// publishDuplicates sends each message again under a new deduplication id, twice:
+// SQS drops the second copy, the first starts a second execution of the job.
+func publishDuplicates(t *testing.T, q *sqs.Client, url string, msgs []events.SQSMessage) int {
+	t.Helper()
+	for _, m := range msgs {
+		for range 2 {
+			if _, err := q.SendMessage(context.Background(), &sqs.SendMessageInput{
+				QueueUrl: aws.String(url), MessageBody: aws.String(m.Body),
+				MessageGroupId:         aws.String(m.Attributes["MessageGroupId"]),
+				MessageDeduplicationId: aws.String("chaos-" + m.MessageId),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return len(msgs)
+}
+
+// redeliver hands the original messages to InvokeEnrichment again, as an at-least-once
+// queue may, at two moments of the run. It returns the number of deliveries.
+func redeliver(ctx context.Context, st *localrun.Stack, msgs []events.SQSMessage) int {
+	n := 0
+	for _, after := range []time.Duration{3 * time.Second, 15 * time.Second} {
+		time.Sleep(after)
+		if _, err := st.Invoke.Handle(ctx, events.SQSEvent{Records: msgs}); err == nil {
+			n += len(msgs)
+		}
+	}
+	return n
+}
+
+// abort stops one running execution every few seconds until n are stopped or ctx
+// ends, and returns how many it stopped.
+func abort(ctx context.Context, c *sfn.Client, stateMachineARN string, n int) int {
+	stopped := 0
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	for stopped < n {
+		select {
+		case <-ctx.Done():
+			return stopped
+		case <-tick.C:
+		}
+		out, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{
+			StateMachineArn: aws.String(stateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 20,
+		})
+		if err != nil || len(out.Executions) == 0 {
+			continue
+		}
+		// Not always the oldest: some are waiting for a slot, some inside a pass.
+		x := out.Executions[stopped%len(out.Executions)]
+		if _, err := c.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: x.ExecutionArn, Cause: aws.String("chaos test")}); err == nil {
+			stopped++
+		}
+	}
+	return stopped
+}
+
+// final reports whether nothing more will happen to the job.
+func final(j status.Job, maxAttempts int) bool {
+	switch j.Overall {
+	case contract.StatusCompleted, contract.StatusPermanentlyFailed:
+		return true
+	case contract.StatusFailed:
+		return j.Attempts >= maxAttempts
+	}
+	return false
+}
+
+// waitFinal polls until every job is final, no execution runs and no slot is held.
+func waitFinal(t *testing.T, st *localrun.Stack, c *sfn.Client, sc scenario, begin time.Time) (jobs []status.Job, peak int) {
+	t.Helper()
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(st.Config)
+	store, sem := status.New(db, st.Names.StatusTable), semaphore.New(db, st.Names.SemaphoreTable)
+	for polls := 1; time.Since(begin) < sc.timeout; polls++ {
+		time.Sleep(2 * time.Second)
+		jobs = allJobs(t, store)
+		if polls%15 == 0 {
+			t.Logf("%v: %v", time.Since(begin).Round(time.Second), countBy(jobs, func(j status.Job) string { return j.Overall }))
+		}
+		slots, err := sem.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, slots.Count)
+		if slots.Count > sc.concurrency || len(slots.Holders) > sc.concurrency {
+			t.Errorf("semaphore count %d with %d holders over the limit %d", slots.Count, len(slots.Holders), sc.concurrency)
+		}
+		done := 0
+		for _, j := range jobs {
+			if final(j, st.Settings.MaxAttempts) {
+				done++
+			}
+		}
+		if done < sc.jobs || slots.Count != 0 || len(slots.Holders) != 0 {
+			continue
+		}
+		running, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(st.Resources.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(running.Executions) == 0 {
+			return jobs, peak
+		}
+	}
+	t.Fatalf("after %v: jobs %v", sc.timeout, countBy(jobs, func(j status.Job) string { return j.Overall }))
+	return nil, 0
+}
+
+func allJobs(t *testing.T, store *status.Store) []status.Job {
+	t.Helper()
+	var jobs []status.Job
+	for _, overall := range status.Overall {
+		list, err := store.ListByStatus(context.Background(), overall, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, list...)
+	}
+	return jobs
+}
+
+// checkJobs: every job is COMPLETED with its three Bronze results, or failed with a
+// reason stored.
+func checkJobs(t *testing.T, st *localrun.Stack, jobs []status.Job) {
+	t.Helper()
+	s3c := s3.NewFromConfig(st.Config)
+	for _, j := range jobs {
+		switch {
+		case j.Overall == contract.StatusCompleted:
+			for _, p := range contract.Passes {
+				rec, ok := j.Passes[p]
+				if !ok || rec.BronzeKey == "" {
+					t.Errorf("job %s COMPLETED without a Bronze key for %s", j.ID, p)
+					continue
+				}
+				if _, err := s3c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(st.Settings.BronzeBucket), Key: aws.String(rec.BronzeKey)}); err != nil {
+					t.Errorf("job %s %s: Bronze %s: %v", j.ID, p, rec.BronzeKey, err)
+				}
+			}
+		case j.LastError == nil:
+			t.Errorf("job %s ended %s with no reason stored", j.ID, j.Overall)
+		}
+		if j.Execution != "" && j.Overall != contract.StatusCompleted {
+			t.Errorf("job %s ended %s still claimed by %s", j.ID, j.Overall, j.Execution)
+		}
+	}
+}
+
+func checkSlots(t *testing.T, st *localrun.Stack) {
+	t.Helper()
+	slots, err := semaphore.New(dynamodb.NewFromConfig(st.Config), st.Names.SemaphoreTable).Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slots.Count != 0 || len(slots.Holders) != 0 {
+		t.Errorf("after cleanup: semaphore count %d, holders %v; want 0 and none", slots.Count, slots.Holders)
+	}
+}
+
+// checkNoResend: once a pass's Bronze result existed, the model answered no later
+// call for that job and pass (no run uses force).
+func checkNoResend(t *testing.T, mon *monitor, calls []bedrockemu.Call) {
+	t.Helper()
+	for _, c := range calls {
+		if c.Outcome != "ok" {
+			continue
+		}
+		if at, ok := mon.firstStored(c.Job, c.Pass); ok && c.At.After(at) {
+			t.Errorf("job %s %s answered by the model at %v, after its Bronze result was stored at %v", c.Job, c.Pass, c.At.Format(time.StampMilli), at.Format(time.StampMilli))
+		}
+	}
+}
+
+// executionsOf lists every execution's status by job (the name is job-{id}-{nonce}).
+func executionsOf(t *testing.T, c *sfn.Client, arn string) map[string][]sfntypes.ExecutionStatus {
+	t.Helper()
+	out := map[string][]sfntypes.ExecutionStatus{}
+	p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range page.Executions {
+			job, _, _ := strings.Cut(strings.TrimPrefix(aws.ToString(x.Name), "job-"), "-")
+			out[job] = append(out[job], x.Status)
+		}
+	}
+	return out
+}
+
+// checkAttempts: a job counts one attempt per attempt (W5): no more attempts than
+// executions that ended without completing it, plus the one that did.
+func checkAttempts(t *testing.T, jobs []status.Job, execs map[string][]sfntypes.ExecutionStatus) {
+	t.Helper()
+	for _, j := range jobs {
+		allowed := 0
+		for _, st := range execs[j.ID] {
+			if st == sfntypes.ExecutionStatusFailed || st == sfntypes.ExecutionStatusAborted {
+				allowed++
+			}
+		}
+		if j.Overall == contract.StatusCompleted {
+			allowed++
+		}
+		if j.Attempts > allowed {
+			t.Errorf("job %s %s counts %d attempts; its executions: %v", j.ID, j.Overall, j.Attempts, execs[j.ID])
+		}
+	}
+}
+
+// figures are what the chaos did, besides the model's faults.
+type figures struct {
+	crashes, aborted, redelivered, duplicates, peakSlots int
+	wall                                                 time.Duration
+}
+
+// report logs the run's figures as the rows of docs/reliability.md.
+func report(t *testing.T, sc scenario, jobs []status.Job, calls []bedrockemu.Call, execs map[string][]sfntypes.ExecutionStatus, f figures) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| jobs | %d (concurrency %d, model latency %v, quota %d rpm, 503 rate %.0f%%) |\n", sc.jobs, sc.concurrency, sc.faults.Latency, sc.faults.RequestsPerMinute, 100*sc.faults.ErrorRate)
+	fmt.Fprintf(&b, "| jobs by final status | %s |\n", format(countBy(jobs, func(j status.Job) string { return j.Overall })))
+	fmt.Fprintf(&b, "| attempts per job | %s |\n", format(countBy(jobs, func(j status.Job) string { return fmt.Sprint(j.Attempts) })))
+	fmt.Fprintf(&b, "| reasons of failed jobs | %s |\n", format(countBy(jobs, func(j status.Job) string {
+		if j.Overall == contract.StatusCompleted || j.LastError == nil {
+			return ""
+		}
+		return j.LastError.Step + " " + j.LastError.Error
+	})))
+	fmt.Fprintf(&b, "| model calls by outcome | %s |\n", format(countBy(calls, func(c bedrockemu.Call) string { return c.Outcome })))
+	byStatus, total := map[string]int{}, 0
+	for _, list := range execs {
+		for _, st := range list {
+			byStatus[string(st)]++
+			total++
+		}
+	}
+	fmt.Fprintf(&b, "| executions | %d: %s |\n", total, format(byStatus))
+	fmt.Fprintf(&b, "| handler crashes | %d |\n| aborted executions | %d |\n| redelivered messages | %d |\n| duplicate publications | %d |\n", f.crashes, f.aborted, f.redelivered, f.duplicates)
+	fmt.Fprintf(&b, "| peak slots in use | %d |\n| wall time | %v |\n", f.peakSlots, f.wall.Round(time.Second))
+	t.Log(b.String())
+}
+
+func countBy[T any](items []T, key func(T) string) map[string]int {
+	out := map[string]int{}
+	for _, it := range items {
+		if k := key(it); k != "" {
+			out[k]++
+		}
+	}
+	return out
+}
+
+func format(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hash spreads job ids deterministically.
+func hash(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
