@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
 
@@ -39,6 +41,8 @@ type Options struct {
 	MaxConcurrent   int
 	AdmissionBuffer int
 	DeferDelay      time.Duration
+	Stack           string    // metric dimension
+	Metrics         io.Writer // EMF lines (slots in use); os.Stdout when nil
 }
 
 // OptionsFromEnv reads the options the Pulumi program sets.
@@ -48,6 +52,7 @@ func OptionsFromEnv() (Options, error) {
 		QueueURL:        os.Getenv(contract.EnvQueueURL),
 		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
 		DeferDelay:      DefaultDeferDelay,
+		Stack:           os.Getenv(contract.EnvStack),
 	}
 	for name, v := range map[string]string{contract.EnvStateMachineARN: o.StateMachineARN, contract.EnvQueueURL: o.QueueURL, contract.EnvSemaphoreTable: o.SemaphoreTable} {
 		if v == "" {
@@ -74,10 +79,11 @@ func envInt(name string) (int, error) {
 
 // Handler is the InvokeEnrichment Lambda handler.
 type Handler struct {
-	sfn  *sfn.Client
-	sqs  *sqs.Client
-	sem  *semaphore.Semaphore
-	opts Options
+	sfn     *sfn.Client
+	sqs     *sqs.Client
+	sem     *semaphore.Semaphore
+	opts    Options
+	metrics *metrics.Emitter
 	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
 	maxReceive int
 }
@@ -88,11 +94,15 @@ func New(ctx context.Context, cfg aws.Config, opts Options) (*Handler, error) {
 	if opts.DeferDelay <= 0 {
 		opts.DeferDelay = DefaultDeferDelay
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = os.Stdout
+	}
 	h := &Handler{
-		sfn:  sfn.NewFromConfig(cfg),
-		sqs:  sqs.NewFromConfig(cfg),
-		sem:  semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable),
-		opts: opts,
+		sfn:     sfn.NewFromConfig(cfg),
+		sqs:     sqs.NewFromConfig(cfg),
+		sem:     semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable),
+		opts:    opts,
+		metrics: metrics.New(opts.Metrics, contract.MetricsNamespace),
 	}
 	out, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(opts.QueueURL),
@@ -186,6 +196,11 @@ func (h *Handler) admission(ctx context.Context) int {
 	if err != nil {
 		slog.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
 		return 0
+	}
+	// Every batch reads the semaphore anyway: the dashboard's slots-in-use comes from here.
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
+		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(st.Count), Unit: metrics.Count}); err != nil {
+		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}
 	running, err := h.running(ctx, h.opts.MaxConcurrent+h.opts.AdmissionBuffer)
 	if err != nil {

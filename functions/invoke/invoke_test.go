@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,7 @@ type fixture struct {
 	sem   *semaphore.Semaphore
 	h     *Handler
 	opts  Options
+	emf   *bytes.Buffer // the handler's EMF lines
 }
 
 func newFixture(t testing.TB, definition string, maxSlots, buffer int) *fixture {
@@ -77,8 +79,9 @@ func newFixture(t testing.TB, definition string, maxSlots, buffer int) *fixture 
 	}); err != nil {
 		t.Fatal(err)
 	}
+	f.emf = &bytes.Buffer{}
 	f.opts = Options{StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second}
+		MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack, Metrics: f.emf}
 	if f.h, err = New(ctx, cfg, f.opts); err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +340,10 @@ func TestAdmissionDefersWithoutDeadLettering(t *testing.T) {
 	}
 	if w.failures.Load() == 0 {
 		t.Fatal("no message was ever deferred: the test did not exercise admission control")
+	}
+	m.Stop()
+	if want := fmt.Sprintf(`"SlotsInUse":%d`, maxSlots); !strings.Contains(f.emf.String(), want) {
+		t.Fatalf("no %s EMF line for the full semaphore:\n%.2000s", want, f.emf.String())
 	}
 }
 

@@ -114,6 +114,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
 		MaxConcurrent: s.MaxConcurrentExecutions, AdmissionBuffer: s.AdmissionBuffer, DeferDelay: o.DeferDelay,
+		Stack: names.Stack, Metrics: o.Metrics,
 	})
 	if err != nil {
 		return nil, err
