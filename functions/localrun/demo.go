@@ -118,6 +118,9 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if err := exportBucket(ctx, s3c, s.BronzeBucket, contract.BronzePrefix, bronzeDir); err != nil {
 		return sum, err
 	}
+	if abs, err := filepath.Abs(bronzeDir); err == nil {
+		bronzeDir = abs // printed for the user, who may be in another directory
+	}
 	sum.BronzeDir, sum.Wall = bronzeDir, time.Since(start)
 	return sum, nil
 }
