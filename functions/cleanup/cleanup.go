@@ -151,9 +151,22 @@ func failed(s sfntypes.ExecutionStatus) bool {
 	return s == sfntypes.ExecutionStatusFailed || s == sfntypes.ExecutionStatusTimedOut || s == sfntypes.ExecutionStatusAborted
 }
 
-// statusUnknown stands for an execution Step Functions does not know (expired or
+// StatusUnknown stands for an execution Step Functions does not know (expired or
 // never started).
-const statusUnknown sfntypes.ExecutionStatus = "UNKNOWN"
+const StatusUnknown sfntypes.ExecutionStatus = "UNKNOWN"
+
+// Releasable is the sweep's rule for a slot held for held by an execution in status:
+// a running (or redriving) execution never loses it, an ended one always does, an
+// unknown one once it is older than the lock timeout. `enrichctl reconcile` shows it.
+func Releasable(status sfntypes.ExecutionStatus, held, lockTimeout time.Duration) bool {
+	switch status {
+	case sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusPendingRedrive:
+		return false
+	case StatusUnknown:
+		return held >= lockTimeout
+	}
+	return true
+}
 
 // releaseEnded gives back the slot of an ended execution and, unless it succeeded,
 // the job claim. Both are conditional, so a repeated event changes nothing.
@@ -302,24 +315,23 @@ func (h *Handler) sweepHolder(ctx context.Context, holder semaphore.Holder, res 
 		return err
 	}
 	out, err := h.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	status, input := StatusUnknown, ""
 	var missing *sfntypes.ExecutionDoesNotExist
 	switch {
-	case errors.As(err, &missing):
-		if age := h.now().Sub(holder.AcquiredAt); age < h.opts.LockTimeout {
-			res.Kept++
-			return nil
-		}
-		return h.releaseEnded(ctx, holder.Execution, statusUnknown, "", res)
-	case err != nil:
+	case err == nil:
+		status, input = out.Status, aws.ToString(out.Input)
+	case !errors.As(err, &missing):
 		return fmt.Errorf("describe execution %s: %w", arn, err)
 	}
-	switch out.Status {
-	case sfntypes.ExecutionStatusSucceeded, sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted:
-		return h.releaseEnded(ctx, holder.Execution, out.Status, aws.ToString(out.Input), res)
-	default: // RUNNING, PENDING_REDRIVE: never reclaimed
-		res.Running++
+	if !Releasable(status, h.now().Sub(holder.AcquiredAt), h.opts.LockTimeout) {
+		if status == StatusUnknown {
+			res.Kept++ // too young to call an orphan
+		} else {
+			res.Running++
+		}
 		return nil
 	}
+	return h.releaseEnded(ctx, holder.Execution, status, input, res)
 }
 
 // ExecutionARN builds the ARN of a named execution of a state machine.

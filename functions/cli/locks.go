@@ -76,7 +76,7 @@ func (t *target) reconcile(ctx context.Context, lockTimeout time.Duration, apply
 	}
 	r := reconcileReport{Applied: apply, Drift: s.Drift, Release: []holder{}, Keep: []holder{}}
 	for _, h := range s.Holders {
-		if releasable(h, lockTimeout) {
+		if cleanup.Releasable(sfntypes.ExecutionStatus(h.Status), time.Duration(h.AgeSeconds)*time.Second, lockTimeout) {
 			r.Release = append(r.Release, h)
 		} else {
 			r.Keep = append(r.Keep, h)
@@ -98,18 +98,6 @@ func (t *target) reconcile(ctx context.Context, lockTimeout time.Duration, apply
 		return r, fmt.Errorf("sweep: %w", err)
 	}
 	return r, nil
-}
-
-// releasable is the rule of CleanupLocks' sweep: ended executions lose their slot,
-// unknown ones once older than the lock timeout, running ones never.
-func releasable(h holder, lockTimeout time.Duration) bool {
-	switch h.Status {
-	case string(sfntypes.ExecutionStatusRunning), string(sfntypes.ExecutionStatusPendingRedrive):
-		return false
-	case statusUnknown:
-		return time.Duration(h.AgeSeconds)*time.Second >= lockTimeout
-	}
-	return true
 }
 
 func (r reconcileReport) print(w io.Writer) {

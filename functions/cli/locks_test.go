@@ -9,32 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 )
-
-func TestReleasable(t *testing.T) {
-	timeout := 30 * time.Minute
-	tests := []struct {
-		status string
-		age    time.Duration
-		want   bool
-	}{
-		{"RUNNING", 10 * time.Hour, false},
-		{"PENDING_REDRIVE", 10 * time.Hour, false},
-		{"SUCCEEDED", time.Second, true},
-		{"FAILED", time.Second, true},
-		{"TIMED_OUT", time.Second, true},
-		{"ABORTED", time.Second, true},
-		{statusUnknown, time.Minute, false},
-		{statusUnknown, time.Hour, true},
-	}
-	for _, tt := range tests {
-		if got := releasable(holder{Status: tt.status, AgeSeconds: int(tt.age.Seconds())}, timeout); got != tt.want {
-			t.Errorf("%s held %s: releasable %v, want %v", tt.status, tt.age, got, tt.want)
-		}
-	}
-}
 
 // TestLocksAndReconcile leaves an orphan slot (an execution Step Functions never
 // knew, acquired long ago) plus one leaked count, and repairs both.
@@ -46,7 +24,7 @@ func TestLocksAndReconcile(t *testing.T) {
 	var s slots
 	runJSON(t, ExitOK, &s, "locks")
 	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Drift != 1 || len(s.Holders) != 1 ||
-		s.Holders[0].Execution != orphan || s.Holders[0].Status != statusUnknown || s.Holders[0].AgeSeconds < 7000 {
+		s.Holders[0].Execution != orphan || s.Holders[0].Status != string(cleanup.StatusUnknown) || s.Holders[0].AgeSeconds < 7000 {
 		t.Fatalf("locks: %+v", s)
 	}
 

@@ -121,14 +121,12 @@ func (t *target) executionStatus(ctx context.Context, smARN, name string) (arn, 
 	var missing *sfntypes.ExecutionDoesNotExist
 	switch {
 	case errors.As(err, &missing):
-		return arn, statusUnknown, nil
+		return arn, string(cleanup.StatusUnknown), nil
 	case err != nil:
 		return "", "", fmt.Errorf("describe execution %s: %w", name, err)
 	}
 	return arn, string(out.Status), nil
 }
-
-const statusUnknown = "UNKNOWN"
 
 // holder is a slot holder with the state of its execution.
 type holder struct {
