@@ -20,12 +20,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-// Queue tuning of the local stack. The visibility timeout follows the AWS advice for
-// an event source mapping: six times the function timeout.
-const (
-	maxReceiveCount = 5
-	dlqRetention    = 14 * 24 * 3600
-)
+// dlqRetention keeps dead letters for the longest time SQS allows, as the stack does.
+const dlqRetention = 14 * 24 * 3600
 
 // Resources are what Provision created.
 type Resources struct {
@@ -134,7 +130,7 @@ func createQueues(ctx context.Context, q *sqs.Client, names contract.Names, s st
 	}
 	redrive, err := json.Marshal(map[string]any{
 		"deadLetterTargetArn": attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)],
-		"maxReceiveCount":     maxReceiveCount,
+		"maxReceiveCount":     s.QueueMaxReceives,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("redrive policy: %w", err)
@@ -143,7 +139,7 @@ func createQueues(ctx context.Context, q *sqs.Client, names contract.Names, s st
 		QueueName: aws.String(names.Queue),
 		Attributes: map[string]string{
 			string(sqstypes.QueueAttributeNameFifoQueue):         "true",
-			string(sqstypes.QueueAttributeNameVisibilityTimeout): strconv.Itoa(int(6 * s.InvokeTimeout.Seconds())),
+			string(sqstypes.QueueAttributeNameVisibilityTimeout): strconv.Itoa(int(s.QueueVisibility.Seconds())),
 			string(sqstypes.QueueAttributeNameRedrivePolicy):     string(redrive),
 		},
 	})
