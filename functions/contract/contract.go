@@ -95,6 +95,20 @@ const (
 	// MetricSlotsInUse is the semaphore count as last read (the dashboard plots its
 	// maximum against the limit).
 	MetricSlotsInUse = "SlotsInUse"
+
+	// Lifecycle, discovery and concurrency metrics, each with dimension Stack only.
+	// Declared here first so emitters (handlers) and readers (alarms, dashboard,
+	// enrichctl) share one spelling.
+	MetricStuckJobs         = "StuckJobs"                      // non-terminal rows with no live message or execution, per sweep
+	MetricOldestJobAge      = "OldestNonTerminalJobAgeSeconds" // age of the oldest QUEUED/PENDING/IN_PROGRESS row, per sweep
+	MetricJobsRequeued      = "JobsRequeued"                   // stuck rows made live again by the reaper
+	MetricJobsPublished     = "JobsPublished"                  // messages discovery published, per run
+	MetricPublishFailures   = "DiscoveryPublishFailures"       // jobs discovery marked but could not publish, per run
+	MetricUnreadableObjects = "UnreadableSilverObjects"        // Silver objects skipped as unreadable, per run
+	MetricCursorLag         = "DiscoveryCursorLagSeconds"      // now minus the newest partition the cursor has passed
+	MetricAttemptsDeferred  = "AttemptsDeferred"               // attempts ended for capacity (throttle, breaker, no slot), not counted
+	MetricModelCalls        = "ModelCalls"                     // model call attempts (the denominator of the throttled share)
+	MetricEffectiveLimit    = "EffectiveConcurrencyLimit"      // the semaphore's effective limit as the controller set it
 )
 
 // Status table layout.
