@@ -272,7 +272,7 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 	}
 	checkHandlersAcceptEnvironment(t, m, names)
 	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
-	if enrich["reservedConcurrentExecutions"] != float64(s.MaxConcurrentExecutions+s.AdmissionBuffer) {
+	if enrich["reservedConcurrentExecutions"] != float64(s.ReservedConcurrency()) {
 		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
 	}
 	for _, lg := range m.of("aws:cloudwatch/logGroup:LogGroup") {
