@@ -735,3 +735,23 @@ func TestBadConfigFails(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigComesFromTheEngine: without the engine's whole config the program
+// refuses to guess, and a PULUMI_CONFIG that disagrees with it is refused.
+func TestConfigComesFromTheEngine(t *testing.T) {
+	cfg := stackConfig(t, "dev", nil)
+	run := func(env string, set bool) error {
+		t.Setenv(pulumi.EnvConfig, env) // restored after the test
+		if !set {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+		return pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
+			pulumi.WithMocks(contract.Project, "dev", &mocks{}), func(info *pulumi.RunInfo) { info.Config = cfg })
+	}
+	if err := run("", false); err == nil || !strings.Contains(err.Error(), pulumi.EnvConfig+" is not set") {
+		t.Errorf("without %s: %v", pulumi.EnvConfig, err)
+	}
+	if err := run(`{"ai-enrichment:sqsBatchSize":"3"}`, true); err == nil || !strings.Contains(err.Error(), "disagrees") {
+		t.Errorf("with a stale %s: %v", pulumi.EnvConfig, err)
+	}
+}
