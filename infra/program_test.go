@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -570,6 +571,11 @@ func checkAlarmWindow(t *testing.T, suffix string, a map[string]any) {
 	}
 }
 
+var (
+	quoted         = regexp.MustCompile(`'[^']*'`)
+	searchedMetric = regexp.MustCompile(`MetricName="([A-Za-z]+)"`)
+)
+
 // checkDashboard renders nothing CloudWatch would refuse (one Metrics Insights query
 // per widget, expressions over ids the widget defines) and shows the lifecycle,
 // discovery and concurrency signals the alarms watch.
@@ -605,6 +611,9 @@ func checkDashboard(t *testing.T, m *mocks, s stacks.Settings) {
 					}
 				} else {
 					exprs = append(exprs, e)
+					for _, m := range searchedMetric.FindAllStringSubmatch(e, -1) {
+						shown[m[1]] = true
+					}
 				}
 				continue
 			}
@@ -619,7 +628,7 @@ func checkDashboard(t *testing.T, m *mocks, s stacks.Settings) {
 			t.Errorf("%s: %d Metrics Insights queries, CloudWatch runs one per widget", w.Properties.Title, queries)
 		}
 		for _, e := range exprs {
-			for _, tok := range strings.FieldsFunc(e, func(r rune) bool { return !('a' <= r && r <= 'z') }) {
+			for _, tok := range strings.FieldsFunc(quoted.ReplaceAllString(e, ""), func(r rune) bool { return !('a' <= r && r <= 'z') }) {
 				if !ids[tok] {
 					t.Errorf("%s: expression %q uses %s, which the widget does not define", w.Properties.Title, e, tok)
 				}

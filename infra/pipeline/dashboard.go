@@ -9,6 +9,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// dashboardPeriod is the period of every dashboard graph, in seconds.
+const dashboardPeriod = 60
+
 // widget is one 12×6 metric graph of the dashboard.
 type widget struct {
 	title   string
@@ -83,7 +86,11 @@ func (b *builder) widgets() []widget {
 				b.own(contract.MetricSemaphoreDrift, map[string]any{"label": "semaphore drift"})}},
 		{title: "Model throttles and throttled share", stat: "Sum", metrics: [][]any{
 			insights("throttles", "throttled calls", "SELECT SUM("+contract.MetricModelThrottles+") FROM "+ns),
-			b.own(contract.MetricModelCalls, map[string]any{"id": "calls", "label": "model calls"}),
+			// A search, not a metric: it finds ModelCalls under whatever dimensions
+			// the pass emits beside Stack, and leaves the widget's one Metrics
+			// Insights query to the throttles.
+			mathExpr("calls", "model calls", fmt.Sprintf(`SUM(SEARCH('MetricName="%s" Stack="%s"', 'Sum', %d))`,
+				contract.MetricModelCalls, s.Stack, dashboardPeriod), nil),
 			mathExpr("share", "throttled share %", "IF(calls > 0, 100 * throttles / calls, 0)", map[string]any{"yAxis": "right"})}},
 		{title: "Model input tokens", stat: "Sum", metrics: [][]any{
 			insights("input", "input tokens", "SELECT SUM(InputTokens) FROM "+ns)}},
@@ -133,7 +140,7 @@ func (b *builder) dashboardBody() (string, error) {
 	var body []map[string]any
 	for i, w := range b.widgets() {
 		props := map[string]any{
-			"title": w.title, "metrics": w.metrics, "stat": w.stat, "period": 60,
+			"title": w.title, "metrics": w.metrics, "stat": w.stat, "period": dashboardPeriod,
 			"region": b.acct.Region, "view": "timeSeries",
 		}
 		if len(w.lines) > 0 {
