@@ -21,6 +21,8 @@ type Outcome struct {
 	Tokens  contract.Tokens
 	Latency time.Duration
 	Calls   int
+	// Attempts are the HTTP attempts of every call, SDK retries and throttles included.
+	Attempts llm.Attempts
 }
 
 // Ask sends a pass request and parses the answer. A truncated, JSON-less (reasoning
@@ -38,6 +40,7 @@ func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, r
 			ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
 			Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier,
 		})
+		o.Attempts = o.Attempts.Add(answer.Attempts)
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
 			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
 		}

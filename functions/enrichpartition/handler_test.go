@@ -145,6 +145,22 @@ func (f *fixture) doc(pass contract.Pass) bronze.Document {
 	return c.Doc
 }
 
+// emf returns the metrics of the last EMF line written for the fixture's job.
+func (f *fixture) emf() map[string]any {
+	f.t.Helper()
+	var last map[string]any
+	for _, line := range strings.Split(metricsOut.String(), "\n") {
+		var doc map[string]any
+		if json.Unmarshal([]byte(line), &doc) == nil && doc["job_posting_id"] == f.job {
+			last = doc
+		}
+	}
+	if last == nil {
+		f.t.Fatalf("no EMF line for job %s", f.job)
+	}
+	return last
+}
+
 func wantNamed(t *testing.T, err error, name string) {
 	t.Helper()
 	var ce *contract.Error
@@ -273,8 +289,12 @@ func TestModelFaults(t *testing.T) {
 			}
 			if tt.wantErr != "" {
 				wantNamed(t, err, tt.wantErr)
-				if tt.wantErr == contract.ErrNameThrottled && !strings.Contains(metricsOut.String(), `"ModelThrottles":1`) {
-					t.Fatalf("no ModelThrottles metric:\n%s", metricsOut.String())
+				if tt.wantErr == contract.ErrNameThrottled {
+					// Each throttled attempt counts (the SDK made 3), not once per invocation.
+					emf := f.emf()
+					if emf[contract.MetricModelThrottles] != 3.0 || emf[contract.MetricModelCalls] != 3.0 {
+						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 3 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+					}
 				}
 				_, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
 				if gerr != nil || found {
@@ -304,6 +324,49 @@ func TestModelFaults(t *testing.T) {
 				t.Fatal("fresh answer reported as cached")
 			}
 		})
+	}
+}
+
+// A throttled attempt retried into a success still counts: the throttled share is
+// ModelThrottles / ModelCalls over attempts.
+func TestThrottledAttemptsCountedOnSuccess(t *testing.T) {
+	f := setup(t)
+	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: f.job, Pass: contract.Pass1, First: 2, Kind: bedrockemu.Throttle}}})
+	f.mustRun(contract.Pass1, false)
+	emf := f.emf()
+	if emf[contract.MetricModelThrottles] != 2.0 || emf[contract.MetricModelCalls] != 3.0 {
+		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 2 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+	}
+}
+
+// A model without a recorded price reports its cost unknown everywhere, never 0.
+func TestUnpricedModelCostUnknown(t *testing.T) {
+	const unpriced = "anthropic.claude-opus-4-6-v1"
+	f := setup(t)
+	cfg, err := f.cloud.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, cfg, Options{Stack: "test", BronzeBucket: testBucket, BreakerFailures: 1000,
+		Models: map[contract.Pass]string{contract.Pass1: unpriced, contract.Pass2: unpriced, contract.Pass3: unpriced}},
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(&metricsOut, contract.MetricsNamespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Handle(context.Background(), f.input(contract.Pass1, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CostKnown || out.CostUSD != 0 {
+		t.Errorf("pass output cost %v known %t, want unknown", out.CostUSD, out.CostKnown)
+	}
+	c, found, err := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, unpriced))
+	if err != nil || !found || c.Doc.Metadata.CostKnown {
+		t.Errorf("bronze metadata cost_known %t (found %t, %v), want false", c.Doc.Metadata.CostKnown, found, err)
+	}
+	emf := f.emf()
+	if _, ok := emf["CostUSD"]; ok || emf["CostUnknown"] != 1.0 {
+		t.Errorf("EMF CostUSD %v CostUnknown %v, want no CostUSD and CostUnknown 1", emf["CostUSD"], emf["CostUnknown"])
 	}
 }
 
