@@ -55,7 +55,14 @@ type Answer struct {
 	// Attempts are the HTTP attempts the call made (SDK retries included); set on
 	// errors too, so throttled attempts are counted whatever the outcome.
 	Attempts Attempts
+	// Emulated is how the local cloud's emulator made the answer ("offline",
+	// "replay"), from the response field EmulatorField; "" for Amazon Bedrock.
+	Emulated string
 }
+
+// EmulatorField is the additionalModelResponseFields key in which the local cloud's
+// Bedrock emulator says how it made an answer. Bedrock itself never sends it.
+const EmulatorField = "emulator"
 
 // Options configures a Client.
 type Options struct {
@@ -188,6 +195,12 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 // reasoning carries nothing readable and is skipped.
 func fill(ans *Answer, out *bedrockruntime.ConverseOutput) {
 	ans.StopReason = string(out.StopReason)
+	if out.AdditionalModelResponseFields != nil {
+		var fields map[string]any
+		if out.AdditionalModelResponseFields.UnmarshalSmithyDocument(&fields) == nil {
+			ans.Emulated, _ = fields[EmulatorField].(string)
+		}
+	}
 	if u := out.Usage; u != nil {
 		ans.Usage = contract.Tokens{Input: int(aws.ToInt32(u.InputTokens)), Output: int(aws.ToInt32(u.OutputTokens))}
 	}
