@@ -31,6 +31,11 @@ type Outcome struct {
 // per-model circuit breaker fails fast when the model keeps failing.
 func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, req enrich.Request) (Outcome, error) {
 	var o Outcome
+	ctx, cancel, err := modelContext(ctx, time.Now())
+	if err != nil {
+		return o, err
+	}
+	defer cancel()
 	for attempt := 0; attempt < 2; attempt++ {
 		msgs := make([]llm.Message, len(req.Messages))
 		for i, m := range req.Messages {
@@ -42,7 +47,7 @@ func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, r
 		})
 		o.Attempts = o.Attempts.Add(answer.Attempts)
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
-			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+			return o, modelErr(ctx, err, llm.Kind(err), o.Calls)
 		}
 		o.Calls++
 		o.Answer = answer
