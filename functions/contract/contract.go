@@ -128,6 +128,7 @@ const (
 	AttrPassInTokens   = "inputTokens"
 	AttrPassOutTokens  = "outputTokens"
 	AttrPassCost       = "costUsd"
+	AttrPassCostKnown  = "costKnown" // false: the model has no recorded price, costUsd is not a real 0
 	AttrPassCached     = "cached"
 	AttrPassFinishedAt = "completedAt"
 )

@@ -21,6 +21,8 @@ type Outcome struct {
 	Tokens  contract.Tokens
 	Latency time.Duration
 	Calls   int
+	// Attempts are the HTTP attempts of every call, SDK retries and throttles included.
+	Attempts llm.Attempts
 }
 
 // Ask sends a pass request and parses the answer. A truncated, JSON-less (reasoning
@@ -29,6 +31,11 @@ type Outcome struct {
 // per-model circuit breaker fails fast when the model keeps failing.
 func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, req enrich.Request) (Outcome, error) {
 	var o Outcome
+	ctx, cancel, err := modelContext(ctx, time.Now())
+	if err != nil {
+		return o, err
+	}
+	defer cancel()
 	for attempt := 0; attempt < 2; attempt++ {
 		msgs := make([]llm.Message, len(req.Messages))
 		for i, m := range req.Messages {
@@ -38,8 +45,9 @@ func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, r
 			ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
 			Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier,
 		})
+		o.Attempts = o.Attempts.Add(answer.Attempts)
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
-			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+			return o, modelErr(ctx, err, llm.Kind(err), o.Calls)
 		}
 		o.Calls++
 		o.Answer = answer
