@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,7 +37,7 @@ type runPassResult struct {
 }
 
 func init() {
-	var passName, jobFile, modelID string
+	var passName, jobFile, modelID, effort string
 	var previous []string
 	cmd := &cobra.Command{
 		Use:   "run-pass --pass P --job job.json [--model ID] [--previous pass1=FILE]",
@@ -64,7 +65,11 @@ func init() {
 			if modelID == "" {
 				modelID = stacks.DefaultModel
 			}
-			req, err := enrich.BuildRequest(pass, posting, prev)
+			effort, err := passEffort(pass, modelID, effort)
+			if err != nil {
+				return err
+			}
+			req, err := enrich.BuildRequest(pass, posting, prev, enrichpartition.TargetFor(modelID, effort))
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -94,9 +99,33 @@ func init() {
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
 	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default "+stacks.DefaultModel+")")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
+	cmd.Flags().StringVar(&effort, "reasoning-effort", "", "low, medium, high or none (default: the stack's setting for the pass, none for models without an effort)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
 	Root.AddCommand(cmd)
+}
+
+// passEffort resolves --reasoning-effort: "none" sends none, "" takes the stack's
+// default for the pass when the model takes an effort.
+func passEffort(pass contract.Pass, modelID, flag string) (string, error) {
+	switch flag {
+	case "none":
+		return "", nil
+	case "":
+		s, err := stacks.Defaults(flagStack)
+		if err != nil {
+			return "", usageErr("--stack: %v", err)
+		}
+		def := s.ReasoningEfforts()[slices.Index(contract.Passes, pass)]
+		if llm.CheckReasoningEffort(modelID, def) != nil {
+			return "", nil
+		}
+		return def, nil
+	}
+	if err := llm.CheckReasoningEffort(modelID, flag); err != nil {
+		return "", usageErr("--reasoning-effort: %v", err)
+	}
+	return flag, nil
 }
 
 func readPosting(cmd *cobra.Command, name string) (contract.Posting, error) {

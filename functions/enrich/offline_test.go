@@ -19,7 +19,7 @@ func TestOfflineAnswerIsValid(t *testing.T) {
 	empty.JobTitle, empty.CompanyName, empty.JobLocation, empty.DescriptionText = "", "", "", ""
 	for name, p := range map[string]contract.Posting{"salaried": samplePosting(), "hourly": hourly, "foreign": foreign, "empty": empty} {
 		for _, pass := range contract.Passes {
-			req, err := BuildRequest(pass, p, previousFor(t, pass, p))
+			req, err := BuildRequest(pass, p, previousFor(t, pass, p), testTarget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestOfflineAnswerIsValid(t *testing.T) {
 
 func TestOfflineAnswerReadsThePosting(t *testing.T) {
 	p := samplePosting()
-	req, err := BuildRequest(contract.Pass1, p, nil)
+	req, err := BuildRequest(contract.Pass1, p, nil, testTarget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestOfflineAnswerReadsThePosting(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	req3, err := BuildRequest(contract.Pass3, p, previousFor(t, contract.Pass3, p))
+	req3, err := BuildRequest(contract.Pass3, p, previousFor(t, contract.Pass3, p), testTarget)
 	if err != nil {
 		t.Fatal(err)
 	}

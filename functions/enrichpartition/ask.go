@@ -23,6 +23,28 @@ type Outcome struct {
 	Calls   int
 }
 
+// TargetFor describes a model to enrich.BuildRequest: whether the prompt needs the
+// answer template, and the output limit the token budgets must stay under.
+func TargetFor(modelID, reasoningEffort string) enrich.Target {
+	return enrich.Target{
+		StructuredOutput: llm.StructuredOutput(modelID),
+		ReasoningEffort:  reasoningEffort,
+		MaxOutputTokens:  llm.MaxOutputTokens(modelID),
+	}
+}
+
+// Call is the Converse call Ask makes for req (before any retry).
+func Call(modelID, serviceTier string, req enrich.Request) llm.Call {
+	msgs := make([]llm.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
+	}
+	return llm.Call{
+		ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
+		Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier, ReasoningEffort: req.ReasoningEffort,
+	}
+}
+
 // Ask sends a pass request and parses the answer. A truncated, JSON-less (reasoning
 // only included) or invalid answer gets exactly one more call, with a larger budget or
 // a corrective message; what is still unusable then is a named error. The client's
@@ -30,14 +52,7 @@ type Outcome struct {
 func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, req enrich.Request) (Outcome, error) {
 	var o Outcome
 	for attempt := 0; attempt < 2; attempt++ {
-		msgs := make([]llm.Message, len(req.Messages))
-		for i, m := range req.Messages {
-			msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
-		}
-		answer, err := client.Converse(ctx, llm.Call{
-			ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
-			Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier,
-		})
+		answer, err := client.Converse(ctx, Call(modelID, serviceTier, req))
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
 			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
 		}

@@ -39,7 +39,7 @@ type Call struct {
 	// ServiceTier is "", "default", "priority" or "flex"; "" and "default" send nothing.
 	ServiceTier string
 	// ReasoningEffort is "low", "medium" or "high" for families that take one
-	// (gpt-oss); ignored by the others.
+	// (gpt-oss, Nova 2); "" sends none. Asking a family without one is an invalid call.
 	ReasoningEffort string
 }
 
@@ -166,9 +166,11 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 		}
 		in.ServiceTier = &types.ServiceTier{Type: tier}
 	}
-	if call.ReasoningEffort != "" && caps.reasoningEffortField != "" {
-		in.AdditionalModelRequestFields = document.NewLazyDocument(
-			map[string]any{caps.reasoningEffortField: call.ReasoningEffort})
+	if err := CheckReasoningEffort(call.ModelID, call.ReasoningEffort); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCall, err)
+	}
+	if call.ReasoningEffort != "" {
+		in.AdditionalModelRequestFields = document.NewLazyDocument(caps.reasoning(call.ReasoningEffort))
 	}
 	return in, nil
 }

@@ -245,8 +245,8 @@ func TestConverseRequest(t *testing.T) {
 				MaxTokens: 2048, Temperature: 0.1, Schema: schema, ServiceTier: "flex", ReasoningEffort: "low"},
 			"/model/openai.gpt-oss-120b-1%3A0/converse",
 			[]string{"outputConfig", "serviceTier", "additionalModelRequestFields", "system", "inferenceConfig"}, nil},
-		{"gemma ignores schema and effort",
-			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema, ReasoningEffort: "low"},
+		{"gemma ignores the schema",
+			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema},
 			"/model/google.gemma-3-27b-it/converse",
 			[]string{"messages", "inferenceConfig"}, []string{"outputConfig", "additionalModelRequestFields", "system", "serviceTier"}},
 		{"profile id keeps its capabilities; default tier sends nothing",
@@ -304,12 +304,33 @@ func TestConverseRequestShapes(t *testing.T) {
 	}
 }
 
+// Each reasoning family gets its effort in its own documented field.
+func TestReasoningEffortFields(t *testing.T) {
+	tests := []struct{ model, want string }{
+		{"openai.gpt-oss-20b-1:0", `"additionalModelRequestFields":{"reasoning_effort":"medium"}`},
+		{"us.amazon.nova-2-lite-v1:0", `"additionalModelRequestFields":{"reasoningConfig":{"maxReasoningEffort":"medium","type":"enabled"}}`},
+	}
+	for _, tt := range tests {
+		srv := newConverseServer(t, reply("end_turn", text("{}")))
+		call := basicCall
+		call.ModelID, call.ReasoningEffort = tt.model, "medium"
+		if _, err := srv.client(RuntimeOptions{}, Options{}).Converse(context.Background(), call); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(srv.lastRequest()); !strings.Contains(string(got), tt.want) {
+			t.Errorf("%s: request %s\nlacks %s", tt.model, got, tt.want)
+		}
+	}
+}
+
 func TestConverseRejectsInvalidCalls(t *testing.T) {
 	tests := map[string]Call{
-		"no model":       {Messages: []Message{{"user", "u"}}},
-		"bad role":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
-		"bad tier":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
-		"schema garbage": {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
+		"no model":                       {Messages: []Message{{"user", "u"}}},
+		"bad role":                       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
+		"effort for a model without one": {ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
+		"unknown effort":                 {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "extreme"},
+		"bad tier":                       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
+		"schema garbage":                 {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
 	}
 	for name, call := range tests {
 		t.Run(name, func(t *testing.T) {
