@@ -17,6 +17,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -117,12 +118,12 @@ func passEffort(pass contract.Pass, modelID, flag string) (string, error) {
 			return "", usageErr("--stack: %v", err)
 		}
 		def := s.ReasoningEfforts()[slices.Index(contract.Passes, pass)]
-		if llm.CheckReasoningEffort(modelID, def) != nil {
+		if enrichpartition.CheckReasoningEffort(modelID, def) != nil {
 			return "", nil
 		}
 		return def, nil
 	}
-	if err := llm.CheckReasoningEffort(modelID, flag); err != nil {
+	if err := enrichpartition.CheckReasoningEffort(modelID, flag); err != nil {
 		return "", usageErr("--reasoning-effort: %v", err)
 	}
 	return flag, nil
@@ -193,7 +194,7 @@ func runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
 		}
 		return cfg, endpoint, func() {}, err
 	}
-	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: enrich.OfflineAnswer}))
+	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: offline.Answer}))
 	cfg, err := endpointConfig(ctx, srv.URL)
 	if err != nil {
 		srv.Close()

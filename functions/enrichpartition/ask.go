@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -26,11 +27,28 @@ type Outcome struct {
 // TargetFor describes a model to enrich.BuildRequest: whether the prompt needs the
 // answer template, and the output limit the token budgets must stay under.
 func TargetFor(modelID, reasoningEffort string) enrich.Target {
+	m, _ := llm.Lookup(modelID) // an unknown model: no structured output, no known limit
 	return enrich.Target{
-		StructuredOutput: llm.StructuredOutput(modelID),
+		StructuredOutput: m.StructuredOutput,
 		ReasoningEffort:  reasoningEffort,
-		MaxOutputTokens:  llm.MaxOutputTokens(modelID),
+		MaxOutputTokens:  m.MaxOutputTokens,
 	}
+}
+
+// CheckReasoningEffort refuses an effort the model cannot take, naming what it takes;
+// "" (send none) is always valid.
+func CheckReasoningEffort(modelID, effort string) error {
+	if effort == "" {
+		return nil
+	}
+	m, known := llm.Lookup(modelID)
+	switch {
+	case !known || m.ReasoningEffortField == "":
+		return fmt.Errorf("model %s takes no reasoning effort: set it to \"\" (none)", modelID)
+	case !m.AcceptsReasoningEffort(effort):
+		return fmt.Errorf("reasoning effort %q: model %s takes %s, or \"\" (none)", effort, modelID, strings.Join(m.ReasoningEfforts, ", "))
+	}
+	return nil
 }
 
 // Call is the Converse call Ask makes for req (before any retry).

@@ -8,6 +8,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkPassOwnWork(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		answer := enrich.OfflineAnswer(pass, req.Messages[len(req.Messages)-1].Text)
+		answer := offline.Answer(pass, req.Messages[len(req.Messages)-1].Text)
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

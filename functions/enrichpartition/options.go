@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
-	"github.com/aienrichment/ai-enrichment/functions/llm"
 )
 
 // Options configure the handler; OptionsFromEnv reads them from the Lambda environment
@@ -24,6 +23,10 @@ type Options struct {
 	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
 	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
 	ModelReadTimeout time.Duration
+	// AcceptEmulated lets the local cloud's emulator answers in Bronze serve as cache
+	// hits; only the local runtime sets it, when the emulator is its model. Without it
+	// (always in AWS) such answers are asked again.
+	AcceptEmulated bool
 }
 
 // OptionsFromEnv reads the handler's settings from contract.Env* variables.
@@ -78,7 +81,7 @@ func (o Options) validate() error {
 		if o.Models[p] == "" {
 			return fmt.Errorf("no model configured for %s", p)
 		}
-		if err := llm.CheckReasoningEffort(o.Models[p], o.ReasoningEfforts[p]); err != nil {
+		if err := CheckReasoningEffort(o.Models[p], o.ReasoningEfforts[p]); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 	}

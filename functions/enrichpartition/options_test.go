@@ -14,7 +14,7 @@ func TestOptionsRefuseReasoningEffortsModelsCannotTake(t *testing.T) {
 		{"gpt-oss low", "openai.gpt-oss-120b-1:0", "low", ""},
 		{"none for any model", "mistral.mistral-large-3-675b-instruct", "", ""},
 		{"effort for mistral", "mistral.mistral-large-3-675b-instruct", "medium", "pass3: model mistral.mistral-large-3-675b-instruct takes no reasoning effort"},
-		{"unknown effort", "openai.gpt-oss-120b-1:0", "max", `pass3: reasoning effort "max"`},
+		{"unknown effort", "openai.gpt-oss-120b-1:0", "max", `pass3: reasoning effort "max": model openai.gpt-oss-120b-1:0 takes low, medium, high`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

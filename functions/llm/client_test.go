@@ -304,33 +304,16 @@ func TestConverseRequestShapes(t *testing.T) {
 	}
 }
 
-// Each reasoning family gets its effort in its own documented field.
-func TestReasoningEffortFields(t *testing.T) {
-	tests := []struct{ model, want string }{
-		{"openai.gpt-oss-20b-1:0", `"additionalModelRequestFields":{"reasoning_effort":"medium"}`},
-		{"us.amazon.nova-2-lite-v1:0", `"additionalModelRequestFields":{"reasoningConfig":{"maxReasoningEffort":"medium","type":"enabled"}}`},
-	}
-	for _, tt := range tests {
-		srv := newConverseServer(t, reply("end_turn", text("{}")))
-		call := basicCall
-		call.ModelID, call.ReasoningEffort = tt.model, "medium"
-		if _, err := srv.client(RuntimeOptions{}, Options{}).Converse(context.Background(), call); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := json.Marshal(srv.lastRequest()); !strings.Contains(string(got), tt.want) {
-			t.Errorf("%s: request %s\nlacks %s", tt.model, got, tt.want)
-		}
-	}
-}
-
 func TestConverseRejectsInvalidCalls(t *testing.T) {
 	tests := map[string]Call{
-		"no model":                       {Messages: []Message{{"user", "u"}}},
-		"bad role":                       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
-		"effort for a model without one": {ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
-		"unknown effort":                 {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "extreme"},
-		"bad tier":                       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
-		"schema garbage":                 {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
+		"no model":       {Messages: []Message{{"user", "u"}}},
+		"bad role":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
+		"bad tier":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
+		"schema garbage": {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
+		// The model table says which models take a reasoning effort, and which values.
+		"effort the model does not take": {ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
+		"effort value not accepted":      {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "extreme"},
+		"effort for an unknown model":    {ModelID: "acme.unknown-model-v1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
 	}
 	for name, call := range tests {
 		t.Run(name, func(t *testing.T) {
