@@ -81,6 +81,10 @@ var specs = map[contract.Pass]passSpec{
 // it is gpt-oss's default, and models that think inside their text need the room.
 var reasoningTokens = map[string]int{"": 6144, "low": 2048, "medium": 6144, "high": 12288}
 
+// ExpectedReasoningTokens is the planning figure of reasoning output per pass for an
+// effort: a third of what the budget reserves.
+func ExpectedReasoningTokens(effort string) int { return reasoningTokens[effort] / 3 }
+
 // budgets returns the first and the retry budget of pass for t: answer plus reasoning,
 // doubled for the retry, never above the model's output limit.
 func budgets(s passSpec, t Target) (first, retry int) {
