@@ -40,8 +40,9 @@ type runPassResult struct {
 func init() {
 	var passName, jobFile, modelID, effort string
 	var previous []string
+	var dry bool
 	cmd := &cobra.Command{
-		Use:   "run-pass --pass P --job job.json [--model ID] [--previous pass1=FILE]",
+		Use:   "run-pass --pass P --job job.json [--model ID] [--reasoning-effort E] [--previous pass1=FILE] [--dry-run]",
 		Short: "Run one pass of one posting against Bedrock (or the local emulator with --local)",
 		Long: "Builds the pass's prompt from a posting (JSON with job_posting_id, job_title, company_name,\n" +
 			"job_location, job_description_text), asks the model exactly as EnrichPartition does (one retry\n" +
@@ -74,6 +75,13 @@ func init() {
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			if dry {
+				d, err := captureRequest(cmd.Context(), modelID, req)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, d)
+			}
 			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
 			if err != nil {
 				return err
@@ -100,6 +108,7 @@ func init() {
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
 	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default "+stacks.DefaultModel+")")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the exact Converse request (JSON), its input tokens and reserved maxTokens; call no model")
 	cmd.Flags().StringVar(&effort, "reasoning-effort", "", "low, medium, high or none (default: the stack's setting for the pass, none for models without an effort)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
