@@ -67,7 +67,11 @@ func init() {
 			if modelID == "" {
 				modelID = stacks.DefaultModel
 			}
-			effort, err := passEffort(pass, modelID, effort)
+			s, err := stacks.Defaults(flagStack)
+			if err != nil {
+				return usageErr("--stack: %v", err)
+			}
+			effort, err := passEffort(modelID, effort, s.ReasoningEfforts()[slices.Index(contract.Passes, pass)])
 			if err != nil {
 				return err
 			}
@@ -115,27 +119,23 @@ func init() {
 	Root.AddCommand(cmd)
 }
 
-// passEffort resolves --reasoning-effort: "none" sends none, "" takes the stack's
-// default for the pass when the model takes an effort.
-func passEffort(pass contract.Pass, modelID, flag string) (string, error) {
-	switch flag {
+// passEffort resolves a reasoning effort asked for on the command line: "none" sends
+// none, "" takes the stack's effort for the pass (stackEffort) when the model takes
+// one, anything else must be an effort the model takes.
+func passEffort(modelID, asked, stackEffort string) (string, error) {
+	switch asked {
 	case "none":
 		return "", nil
 	case "":
-		s, err := stacks.Defaults(flagStack)
-		if err != nil {
-			return "", usageErr("--stack: %v", err)
-		}
-		def := s.ReasoningEfforts()[slices.Index(contract.Passes, pass)]
-		if enrichpartition.CheckReasoningEffort(modelID, def) != nil {
+		if enrichpartition.CheckReasoningEffort(modelID, stackEffort) != nil {
 			return "", nil
 		}
-		return def, nil
+		return stackEffort, nil
 	}
-	if err := enrichpartition.CheckReasoningEffort(modelID, flag); err != nil {
-		return "", usageErr("--reasoning-effort: %v", err)
+	if err := enrichpartition.CheckReasoningEffort(modelID, asked); err != nil {
+		return "", usageErr("reasoning effort: %v", err)
 	}
-	return flag, nil
+	return asked, nil
 }
 
 func readPosting(cmd *cobra.Command, name string) (contract.Posting, error) {
