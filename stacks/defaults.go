@@ -11,26 +11,30 @@ const DefaultModel = "openai.gpt-oss-120b-1:0"
 // Defaults returns the settings of a known environment before any stack config is applied.
 func Defaults(stack string) (Settings, error) {
 	s := Settings{
-		Stack:                  stack,
-		AdmissionBuffer:        2,
-		InvokeMaxConcurrency:   2,
-		QueueVisibility:        180 * time.Second,
-		QueueMaxReceives:       5,
-		MessageGroups:          16,
-		MaxPartitionsPerRun:    10,
-		MaxJobsPerPartition:    100,
-		MaxAttempts:            3,
-		DiscoverTimeout:        120 * time.Second,
-		InvokeTimeout:          30 * time.Second,
-		CleanupTimeout:         60 * time.Second,
-		LockTimeout:            30 * time.Minute,
-		SlotWait:               20 * time.Second,
-		SlotWaitAttempts:       30,
-		DiscoverSchedule:       "rate(1 hour)",
-		CleanupSchedule:        "rate(15 minutes)",
-		ModelPass1:             DefaultModel,
-		ModelPass2:             DefaultModel,
-		ModelPass3:             DefaultModel,
+		Stack:                stack,
+		AdmissionBuffer:      2,
+		InvokeMaxConcurrency: 2,
+		QueueVisibility:      180 * time.Second,
+		QueueMaxReceives:     5,
+		MessageGroups:        16,
+		MaxPartitionsPerRun:  10,
+		MaxJobsPerPartition:  100,
+		MaxAttempts:          3,
+		DiscoverTimeout:      120 * time.Second,
+		InvokeTimeout:        30 * time.Second,
+		CleanupTimeout:       60 * time.Second,
+		LockTimeout:          30 * time.Minute,
+		SlotWait:             20 * time.Second,
+		SlotWaitAttempts:     30,
+		DiscoverSchedule:     "rate(1 hour)",
+		CleanupSchedule:      "rate(15 minutes)",
+		ModelPass1:           DefaultModel,
+		ModelPass2:           DefaultModel,
+		ModelPass3:           DefaultModel,
+		// Efforts per pass: docs/bedrock.md, "Reasoning effort".
+		ReasoningEffortPass1:   "low",
+		ReasoningEffortPass2:   "low",
+		ReasoningEffortPass3:   "medium",
 		BedrockRPM:             100,
 		ExpectedPassLatency:    30 * time.Second,
 		BreakerFailures:        5,
@@ -74,4 +78,9 @@ func Defaults(stack string) (Settings, error) {
 // Models lists the model of each pass, in pass order.
 func (s Settings) Models() []string {
 	return []string{s.ModelPass1, s.ModelPass2, s.ModelPass3}
+}
+
+// ReasoningEfforts lists the reasoning effort of each pass, in pass order.
+func (s Settings) ReasoningEfforts() []string {
+	return []string{s.ReasoningEffortPass1, s.ReasoningEffortPass2, s.ReasoningEffortPass3}
 }

@@ -40,8 +40,13 @@ type Settings struct {
 	ModelPass2  string
 	ModelPass3  string
 	ServiceTier string // "", "default", "priority", "flex"
-	BedrockRPM  int    // requests per minute quota
-	BedrockTPM  int    // tokens per minute quota (0: unknown)
+	// ReasoningEffortPass1..3 are "low", "medium", "high", or "" to send none (the
+	// model's default; required for models without a reasoning effort).
+	ReasoningEffortPass1 string
+	ReasoningEffortPass2 string
+	ReasoningEffortPass3 string
+	BedrockRPM           int // requests per minute quota
+	BedrockTPM           int // tokens per minute quota (0: unknown)
 	// ExpectedPassLatency is the planning assumption for one model call; the quota
 	// check and the capacity planner derive request rates from it.
 	ExpectedPassLatency time.Duration

@@ -60,6 +60,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"garbage schedule", "cleanupSchedule", "every 5 minutes", "use rate(<n> <unit>) or cron(<6 fields>)"},
 		{"empty model", "modelPass2", "", "modelPass2: is empty"},
 		{"unknown tier", "serviceTier", "gold", "serviceTier: is \"gold\""},
+		{"unknown reasoning effort", "reasoningEffortPass3", "max", "reasoningEffortPass3: is \"max\"; use low, medium or high, or \"\" to send none"},
 		{"timeout over 15 minutes", "passTimeout", "20m", "passTimeout: is 20m0s; a Lambda timeout is whole seconds from 1s to 15m"},
 		{"lock shorter than a job", "lockTimeout", "5m", "lockTimeout: is 5m0s; it must exceed the three passes of one job"},
 		{"p99 alarm above timeout", "alarmP99Latency", "200s", "alarmP99Latency: is 3m20s; it must be above 0 and below passTimeout"},
@@ -98,12 +99,17 @@ func TestLoadAppliesValues(t *testing.T) {
   ai-enrichment:alarmErrorRatePercent: 2.5
   ai-enrichment:logExecutionData: true
   ai-enrichment:discoverSchedule: cron(0 * * * ? *)
+  ai-enrichment:reasoningEffortPass2: high
+  ai-enrichment:reasoningEffortPass3: ""
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ExpectedPassLatency != 45*time.Second || s.AlarmErrorRatePercent != 2.5 || !s.LogExecutionData || s.DiscoverSchedule != "cron(0 * * * ? *)" {
 		t.Errorf("settings not applied: %+v", s)
+	}
+	if got := s.ReasoningEfforts(); got[0] != "low" || got[1] != "high" || got[2] != "" {
+		t.Errorf("reasoning efforts %q: want the default low, then high and none as set", got)
 	}
 	if s.MaxConcurrentExecutions != 20 {
 		t.Errorf("staging default concurrency lost: %d", s.MaxConcurrentExecutions)

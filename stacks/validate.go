@@ -90,6 +90,11 @@ func (s Settings) Validate() error {
 			bad(fmt.Sprintf("modelPass%d", i+1), "is empty; set a Bedrock model id such as %s", DefaultModel)
 		}
 	}
+	for i, e := range s.ReasoningEfforts() {
+		if !slices.Contains([]string{"", "low", "medium", "high"}, e) {
+			bad(fmt.Sprintf("reasoningEffortPass%d", i+1), `is %q; use low, medium or high, or "" to send none (required for models without a reasoning effort)`, e)
+		}
+	}
 	if !slices.Contains([]string{"", "default", "priority", "flex"}, s.ServiceTier) {
 		bad("serviceTier", "is %q; use default, priority or flex (or leave it unset)", s.ServiceTier)
 	}
