@@ -8,7 +8,7 @@ ASL_VALIDATOR_VERSION := 4.0.0
 ACTIONLINT_VERSION := v1.7.12
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: all build test test-go lint lint-asl vet fmt-check package demo bench bench-throughput chaos \
+.PHONY: all build test test-go lint lint-asl vet fmt-check package demo bench bench-throughput bench-tokens chaos \
 	diagram preview up tools moto clean
 
 all: build test
@@ -72,6 +72,10 @@ bench: moto
 ## bench-throughput: the throughput simulation against the local cloud
 bench-throughput: moto
 	@cd functions && go run ./cmd/enrichctl simulate --stack $(STACK)
+
+## bench-tokens: input and answer tokens per pass and the cost per job, offline (o200k)
+bench-tokens:
+	@cd functions && go run ./cmd/enrichctl bench-tokens --stack $(STACK)
 
 ## chaos: the long chaos test (>= 200 jobs) in the local cloud
 chaos: moto

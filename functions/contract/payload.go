@@ -86,6 +86,7 @@ type PassOutput struct {
 	ModelID     string  `json:"model_id"`
 	Tokens      Tokens  `json:"tokens"`
 	CostUSD     float64 `json:"cost_usd"`
+	CostKnown   bool    `json:"cost_known"` // false: no price for the model, CostUSD is not a cost
 	Cached      bool    `json:"cached"`
 	BronzeKey   string  `json:"bronze_key"`
 	ParseStatus string  `json:"parse_status"`

@@ -51,6 +51,7 @@ type Pass struct {
 	InputTokens  int
 	OutputTokens int
 	CostUSD      float64
+	CostKnown    bool // false: the model had no price; CostUSD is not a cost
 	Cached       bool
 	CompletedAt  string
 }
@@ -269,6 +270,11 @@ func decodePass(m map[string]types.AttributeValue) (Pass, error) {
 	}
 	if b, ok := m[contract.AttrPassCached].(*types.AttributeValueMemberBOOL); ok {
 		p.Cached = b.Value
+	}
+	// Rows recorded before costKnown existed were all priced.
+	p.CostKnown = true
+	if b, ok := m[contract.AttrPassCostKnown].(*types.AttributeValueMemberBOOL); ok {
+		p.CostKnown = b.Value
 	}
 	var err error
 	if p.InputTokens, err = integer(m[contract.AttrPassInTokens]); err != nil {
