@@ -69,6 +69,9 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"not a duration", "slotWait", "20", "want a duration such as 180s or 30m"},
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
+		{"controller minimum above the maximum", "concurrencyMin", "6", "concurrencyMin: is 6; it must be 1 to maxConcurrentExecutions (5)"},
+		{"controller factor", "concurrencyDecrease", "1.5", "concurrencyDecrease: is 1.5; the factor applied on throttling must be strictly between 0 and 1"},
+		{"controller cooldown", "concurrencyCooldown", "0s", "concurrencyCooldown: is 0s, must be at least 1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := map[string]string{
