@@ -45,6 +45,9 @@ type Posting struct {
 type QueueMessage struct {
 	Job   JobRef `json:"job"`
 	Force bool   `json:"force,omitempty"`
+	// Publication is the job's publication counter as the mark that published the
+	// message wrote it; it names the execution (0 in messages older than the counter).
+	Publication int `json:"publication,omitempty"`
 }
 
 // ExecutionInput is the Step Functions execution input.
@@ -52,6 +55,7 @@ type ExecutionInput struct {
 	JobData     JobRef `json:"job_data"`
 	ExecutionID string `json:"execution_id"`
 	Force       bool   `json:"force"`
+	Publication int    `json:"publication"` // the claim refuses a superseded publication
 }
 
 // PassInput is the EnrichPartition payload. Previous maps an earlier pass to the Bronze
@@ -93,6 +97,13 @@ func ExecutionName(jobID, nonce string) string {
 		return "job-" + jobID
 	}
 	return "job-" + jobID + "-" + nonce
+}
+
+// PublicationName is the execution name of a job's publication: unique per
+// publication, so a closed execution's name is never offered again (Step Functions
+// keeps names of Standard workflows unique for 90 days after they close).
+func PublicationName(jobID string, publication int) string {
+	return ExecutionName(jobID, fmt.Sprintf("p%d", publication))
 }
 
 // DedupID is the FIFO deduplication id of a job published from a partition.

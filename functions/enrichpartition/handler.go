@@ -127,7 +127,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, err
 	}
-	req, err := enrich.BuildRequest(pass, posting, previous)
+	req, err := enrich.BuildRequest(pass, posting, previous, TargetFor(modelID, h.opts.ReasoningEfforts[pass]))
 	if err != nil {
 		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput, Message: err.Error()}
 	}

@@ -44,7 +44,7 @@ func WarmSchemas(ctx context.Context, client *llm.Client, models map[contract.Pa
 			out = append(out, w)
 			continue
 		}
-		req, err := enrich.BuildRequest(pass, posting, previous)
+		req, err := enrich.BuildRequest(pass, posting, previous, TargetFor(w.Model, ""))
 		if err != nil {
 			return out, fmt.Errorf("warm %s: %w", pass, err)
 		}
