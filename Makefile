@@ -44,7 +44,7 @@ lint-asl: tools
 package:
 	@cd functions && go run ./cmd/lambdapack -out ../dist $(FUNCTIONS)
 
-## diagram: regenerate docs/state-machine.md and the diagram in docs/architecture.md
+## diagram: regenerate docs/state-machine.md and the state machine and job lifecycle diagrams in docs/architecture.md
 diagram:
 	@mkdir -p build
 	@cd functions && go run ./cmd/enrichctl workflow diagram --markdown > ../docs/state-machine.md
@@ -53,6 +53,12 @@ diagram:
 		/<!-- state-machine:end -->/ { skip = 0 } \
 		!skip { print } \
 		/<!-- state-machine:begin -->/ { printf "```mermaid\n%s```\n", d; skip = 1 }' \
+		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
+	@cd functions && go run ./cmd/enrichctl lifecycle > ../build/lifecycle.mmd
+	@awk -v f=build/lifecycle.mmd 'BEGIN { while ((getline l < f) > 0) d = d l "\n" } \
+		/<!-- lifecycle:end -->/ { skip = 0 } \
+		!skip { print } \
+		/<!-- lifecycle:begin -->/ { printf "```mermaid\n%s```\n", d; skip = 1 }' \
 		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)

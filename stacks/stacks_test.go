@@ -70,6 +70,11 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"not a duration", "slotWait", "20", "want a duration such as 180s or 30m"},
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
+		{"DLQ age beyond retention", "alarmDlqMessageAge", "336h", "alarmDlqMessageAge: is 336h0m0s; use 1m or more, below the DLQ's 336h0m0s retention"},
+		{"cursor lag between two runs", "alarmCursorLag", "90m", "alarmCursorLag: is 1h30m0s; it must allow two discovery runs (2 × the discoverSchedule interval = 2h0m0s)"},
+		{"job age shorter than a job", "alarmOldestJobAge", "9m", "alarmOldestJobAge: is 9m0s; it must exceed the three passes of one job"},
+		{"stuck threshold zero", "alarmStuckJobs", "0", "alarmStuckJobs: is 0, must be at least 1"},
+		{"function errors zero", "alarmFunctionErrors", "0", "alarmFunctionErrors: is 0, must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := map[string]string{
@@ -213,5 +218,22 @@ func TestAccountConcurrency(t *testing.T) {
 				t.Errorf("shortfall %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestScheduleIntervals(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want time.Duration
+	}{
+		{"rate(1 hour)", time.Hour},
+		{"rate(15 minutes)", 15 * time.Minute},
+		{"rate(2 days)", 48 * time.Hour},
+		{"cron(0 * * * ? *)", unknownInterval},
+	} {
+		s := Settings{DiscoverSchedule: tc.expr, CleanupSchedule: tc.expr}
+		if got := s.DiscoverInterval(); got != tc.want || s.CleanupInterval() != tc.want {
+			t.Errorf("%s: interval %s, want %s", tc.expr, got, tc.want)
+		}
 	}
 }

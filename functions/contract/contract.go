@@ -117,21 +117,28 @@ const (
 
 // Status table layout.
 const (
-	StatusKey          = "job_posting_id"
-	StatusIndex        = "status-index"
-	AttrOverallStatus  = "overallStatus"
-	AttrUpdatedAt      = "updatedAt"
-	AttrCreatedAt      = "createdAt"
-	AttrAttempts       = "attempts"
-	AttrExecution      = "currentExecutionId"
-	AttrLastError      = "lastError"
-	AttrPartition      = "partition"
+	StatusKey         = "job_posting_id"
+	StatusIndex       = "status-index"
+	AttrOverallStatus = "overallStatus"
+	AttrUpdatedAt     = "updatedAt"
+	AttrCreatedAt     = "createdAt"
+	AttrAttempts      = "attempts"
+	AttrExecution     = "currentExecutionId"
+	AttrLastError     = "lastError"
+	AttrPartition     = "partition"
+	// AttrPublication counts the publications of a job: every mark that hands the job to
+	// a new message or execution adds one, so execution names are never reused.
+	AttrPublication = "publication"
+	// AttrMarkToken is the token of the writer of the last publication: a writer whose
+	// acknowledgement was lost recognises its own committed mark on the SDK's retry.
+	AttrMarkToken      = "markToken"
 	AttrPassStatus     = "status"
 	AttrPassBronzeKey  = "bronzeKey"
 	AttrPassModel      = "model"
 	AttrPassInTokens   = "inputTokens"
 	AttrPassOutTokens  = "outputTokens"
 	AttrPassCost       = "costUsd"
+	AttrPassCostKnown  = "costKnown" // false: the model has no recorded price, costUsd is not a real 0
 	AttrPassCached     = "cached"
 	AttrPassFinishedAt = "completedAt"
 )

@@ -22,6 +22,8 @@ type Outcome struct {
 	Tokens  contract.Tokens
 	Latency time.Duration
 	Calls   int
+	// Attempts are the HTTP attempts of every call, SDK retries and throttles included.
+	Attempts llm.Attempts
 }
 
 // TargetFor describes a model to enrich.BuildRequest: whether the prompt needs the
@@ -69,10 +71,16 @@ func Call(modelID, serviceTier string, req enrich.Request) llm.Call {
 // per-model circuit breaker fails fast when the model keeps failing.
 func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, req enrich.Request) (Outcome, error) {
 	var o Outcome
+	ctx, cancel, err := modelContext(ctx, time.Now())
+	if err != nil {
+		return o, err
+	}
+	defer cancel()
 	for attempt := 0; attempt < 2; attempt++ {
 		answer, err := client.Converse(ctx, Call(modelID, serviceTier, req))
+		o.Attempts = o.Attempts.Add(answer.Attempts)
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
-			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+			return o, modelErr(ctx, err, llm.Kind(err), o.Calls)
 		}
 		o.Calls++
 		o.Answer = answer

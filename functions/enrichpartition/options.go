@@ -20,8 +20,8 @@ type Options struct {
 	ReasoningEfforts map[contract.Pass]string
 	BreakerFailures  int
 	BreakerCooldown  time.Duration
-	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
-	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
+	// ModelReadTimeout bounds a silent model connection. The calls of one pass are
+	// bounded together by the invocation's deadline (deadline.go), not by this.
 	ModelReadTimeout time.Duration
 	// AcceptEmulated lets the local cloud's emulator answers in Bronze serve as cache
 	// hits; only the local runtime sets it, when the emulator is its model. Without it
