@@ -103,6 +103,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		BronzeBucket:     s.BronzeBucket,
 		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
 		ServiceTier:      s.ServiceTier,
+		ReasoningEfforts: map[contract.Pass]string{contract.Pass1: s.ReasoningEffortPass1, contract.Pass2: s.ReasoningEffortPass2, contract.Pass3: s.ReasoningEffortPass3},
 		BreakerFailures:  s.BreakerFailures,
 		BreakerCooldown:  s.BreakerCooldown,
 		ModelReadTimeout: s.PassTimeout - 15*time.Second,
