@@ -116,6 +116,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		return nil, err
 	}
 	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
+	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
 		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups,
@@ -148,6 +149,9 @@ type Schedule struct {
 	// Events is how often ended executions are looked up and their status-change
 	// events delivered to CleanupLocks (0: never; see StatusEvents).
 	Events time.Duration
+	// Delivery makes those events late, duplicated, reordered or lost as AWS may
+	// (zero: each delivered once).
+	Delivery Delivery
 }
 
 // Start runs the event source mapping (queue → InvokeEnrichment) and the schedules
@@ -196,7 +200,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 		_, err := st.Cleanup.Sweep(ctx)
 		return err
 	})
-	events := st.NewStatusEvents()
+	events := st.NewStatusEventsWith(sch.Delivery)
 	every(sch.Events, "status-change events", func(ctx context.Context) error {
 		_, err := events.Poll(ctx)
 		return err
