@@ -37,23 +37,34 @@ func Defaults(stack string) (Settings, error) {
 		ModelPass1:                  DefaultModel,
 		ModelPass2:                  DefaultModel,
 		ModelPass3:                  DefaultModel,
-		BedrockRPM:                  100,
-		ExpectedPassLatency:         30 * time.Second,
-		BreakerFailures:             5,
-		BreakerCooldown:             60 * time.Second,
-		ThrottleRetryInterval:       15 * time.Second,
-		ThrottleRetryMaxDelay:       120 * time.Second,
-		ThrottleRetryAttempts:       3,
-		SilverPrefix:                "linkedin/",
-		AlarmDLQMessages:            10,
-		AlarmErrorRatePercent:       5,
-		AlarmP99Latency:             120 * time.Second,
-		AlarmSFNFailures:            5,
-		AlarmOldestMessageAge:       2 * time.Hour,
-		AlarmThrottles:              10,
-		AlarmSemaphoreDrift:         1,
-		LogRetentionDays:            30,
-		Tags:                        map[string]string{},
+		// Efforts per pass: docs/bedrock.md, "Reasoning effort".
+		ReasoningEffortPass1:   "low",
+		ReasoningEffortPass2:   "low",
+		ReasoningEffortPass3:   "medium",
+		BedrockRPM:             100,
+		ExpectedPassLatency:    30 * time.Second,
+		BreakerFailures:        5,
+		BreakerCooldown:        60 * time.Second,
+		ThrottleRetryInterval:  15 * time.Second,
+		ThrottleRetryMaxDelay:  120 * time.Second,
+		ThrottleRetryAttempts:  3,
+		SilverPrefix:           "linkedin/",
+		AlarmDLQMessages:       1,
+		AlarmDLQMessageAge:     72 * time.Hour,
+		AlarmErrorRatePercent:  5,
+		AlarmP99Latency:        120 * time.Second,
+		AlarmSFNFailures:       5,
+		AlarmOldestMessageAge:  2 * time.Hour,
+		AlarmThrottles:         10,
+		AlarmSemaphoreDrift:    1,
+		AlarmFunctionErrors:    1,
+		AlarmPublishFailures:   1,
+		AlarmUnreadableObjects: 1,
+		AlarmCursorLag:         6 * time.Hour,
+		AlarmOldestJobAge:      6 * time.Hour,
+		AlarmStuckJobs:         1,
+		LogRetentionDays:       30,
+		Tags:                   map[string]string{},
 	}
 	switch stack {
 	case "dev":
@@ -73,4 +84,9 @@ func Defaults(stack string) (Settings, error) {
 // Models lists the model of each pass, in pass order.
 func (s Settings) Models() []string {
 	return []string{s.ModelPass1, s.ModelPass2, s.ModelPass3}
+}
+
+// ReasoningEfforts lists the reasoning effort of each pass, in pass order.
+func (s Settings) ReasoningEfforts() []string {
+	return []string{s.ReasoningEffortPass1, s.ReasoningEffortPass2, s.ReasoningEffortPass3}
 }
