@@ -13,14 +13,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/controller"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -115,7 +118,14 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
-	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
+	pass := controller.Pass(enrich.Handle)
+	if s.AdaptiveConcurrency {
+		ctl := controller.New(semaphore.New(dynamodb.NewFromConfig(cfg), names.SemaphoreTable), controller.FromStack(s),
+			names.Stack, metrics.New(o.Metrics, contract.MetricsNamespace), o.Log.With("function", names.EnrichFunction))
+		pass = ctl.Observing(pass)
+	}
+	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(pass))
+	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
 		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups,
@@ -148,6 +158,9 @@ type Schedule struct {
 	// Events is how often ended executions are looked up and their status-change
 	// events delivered to CleanupLocks (0: never; see StatusEvents).
 	Events time.Duration
+	// Delivery makes those events late, duplicated, reordered or lost as AWS may
+	// (zero: each delivered once).
+	Delivery Delivery
 }
 
 // Start runs the event source mapping (queue → InvokeEnrichment) and the schedules
@@ -196,7 +209,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 		_, err := st.Cleanup.Sweep(ctx)
 		return err
 	})
-	events := st.NewStatusEvents()
+	events := st.NewStatusEventsWith(sch.Delivery)
 	every(sch.Events, "status-change events", func(ctx context.Context) error {
 		_, err := events.Poll(ctx)
 		return err
