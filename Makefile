@@ -62,7 +62,7 @@ diagram:
 		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
-demo: tools moto
+demo: moto
 	@cd functions && go run ./cmd/enrichctl demo --stack $(STACK) --out ../demo-output $(if $(BEDROCK),--bedrock $(BEDROCK))
 
 ## bench: Go benchmarks of the hot paths

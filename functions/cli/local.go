@@ -28,6 +28,11 @@ func init() {
 		Short: "Run the local cloud with the resources of --stack until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if replay != "" {
+				if fi, err := os.Stat(replay); err != nil || !fi.IsDir() {
+					return usageErr("--replay %s: not a directory of recorded answers ({job}/{pass}-{model}-raw.txt)", replay)
+				}
+			}
 			return localUp(cmd.Context(), cmd.OutOrStdout(), port, replay)
 		},
 	}
@@ -46,16 +51,19 @@ func localUp(ctx context.Context, w io.Writer, port int, replayDir string) error
 	if err != nil {
 		return err
 	}
+	// One JSON log stream on stderr: the cloud's, the handlers' and any written through
+	// the default logger.
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
 	c, err := localcloud.Start(ctx, localcloud.Options{
 		Port:    port,
 		Bedrock: bedrockemu.Options{Offline: offline.Answer, ReplayDir: replayDir},
-		Logger:  slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Logger:  log,
 	})
 	if err != nil {
 		return fmt.Errorf("start local cloud: %w", err)
 	}
 	defer c.Close()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	st, err := localrun.Deploy(ctx, c, names(), s, localrun.Options{Log: log, Metrics: io.Discard})
 	if err != nil {
 		return fmt.Errorf("deploy stack %s: %w", flagStack, err)
