@@ -36,6 +36,9 @@ func validate(modelID string, req converseRequest) error {
 	} else if m.MaxOutputTokens > 0 && n > m.MaxOutputTokens {
 		return invalidf("The maximum tokens you requested exceeds the model limit of %d. Try again with a maximum tokens value that is lower than %d.", m.MaxOutputTokens, m.MaxOutputTokens)
 	}
+	if t := req.InferenceConfig.Temperature; t != nil && (*t < 0 || *t > 1) {
+		return invalidf("Value '%v' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value between 0 and 1", *t)
+	}
 	if t := req.ServiceTier; t != nil {
 		if !slices.Contains([]string{"priority", "default", "flex", "reserved"}, t.Type) {
 			return invalidf("Value '%s' at 'serviceTier.type' failed to satisfy constraint: Member must satisfy enum value set: [priority, default, flex, reserved]", t.Type)
