@@ -24,7 +24,7 @@ func invalidf(format string, a ...any) error { return validationError(fmt.Sprint
 
 // validate checks a Converse request for modelID as Bedrock does.
 func validate(modelID string, req converseRequest) error {
-	m, ok := llm.Lookup(baseID(modelID))
+	m, ok := llm.Lookup(modelID)
 	if !ok {
 		return validationError("The provided model identifier is invalid.")
 	}
@@ -57,14 +57,6 @@ func validate(modelID string, req converseRequest) error {
 		return validateOutputConfig(req.OutputConfig)
 	}
 	return nil
-}
-
-// baseID takes the model id out of a foundation-model or inference-profile ARN.
-func baseID(modelID string) string {
-	if strings.HasPrefix(modelID, "arn:") {
-		return modelID[strings.LastIndex(modelID, "/")+1:]
-	}
-	return modelID
 }
 
 func validateMessages(msgs []message) error {
