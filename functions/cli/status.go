@@ -233,15 +233,21 @@ func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
 type statusReport struct {
 	Stack string         `json:"stack"`
 	Jobs  map[string]int `json:"jobs"`
-	Slots slots          `json:"slots"`
-	Queue queueDepth     `json:"queue"`
-	DLQ   queueDepth     `json:"dlq"`
+	// Lifecycle is the reaper's view (stuck rows, oldest non-terminal age) and the
+	// discovery cursor's lag; nil when the stack's settings cannot be read.
+	Lifecycle *lifecycleReport `json:"lifecycle,omitempty"`
+	Slots     slots            `json:"slots"`
+	Queue     queueDepth       `json:"queue"`
+	DLQ       queueDepth       `json:"dlq"`
 }
 
 func (t *target) report(ctx context.Context) (statusReport, error) {
 	r := statusReport{Stack: t.names.Stack}
 	var err error
 	if r.Jobs, err = t.status.Counts(ctx); err != nil {
+		return r, err
+	}
+	if r.Lifecycle, err = t.lifecycle(ctx); err != nil {
 		return r, err
 	}
 	if r.Slots, err = t.slots(ctx); err != nil {
@@ -259,6 +265,7 @@ func (r statusReport) print(w io.Writer) {
 	for _, st := range status.Overall {
 		fmt.Fprintf(w, "  %-20s %d\n", st, r.Jobs[st])
 	}
+	r.Lifecycle.print(w)
 	r.Slots.print(w)
 	for _, q := range []queueDepth{r.Queue, r.DLQ} {
 		age := "unknown"
