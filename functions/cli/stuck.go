@@ -58,8 +58,8 @@ type stuckReport struct {
 }
 
 // reaper is the cleanup handler of the stack, run from here: one rule for the sweep
-// and the operator.
-func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.Handler, error) {
+// and the operator. Zero durations take the stack's lock timeout.
+func (t *target) reaper(ctx context.Context, lockTimeout, olderThan time.Duration) (*cleanup.Handler, error) {
 	s, err := workflowStackSettings(flagStack)
 	if err != nil {
 		return nil, err
@@ -72,12 +72,15 @@ func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.
 	if err != nil {
 		return nil, err
 	}
+	if lockTimeout <= 0 {
+		lockTimeout = s.LockTimeout
+	}
 	if olderThan <= 0 {
-		olderThan = s.LockTimeout
+		olderThan = lockTimeout
 	}
 	return cleanup.New(t.cfg, cleanup.Options{
 		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
-		LockTimeout: s.LockTimeout, QueueURL: queueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts,
+		LockTimeout: lockTimeout, QueueURL: queueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts,
 		StuckAfter: olderThan, Stack: t.names.Stack, Metrics: io.Discard,
 	}), nil
 }
@@ -85,7 +88,7 @@ func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.
 // stuck lists the stuck jobs and, with apply, settles them as the reaper does.
 func (t *target) stuck(ctx context.Context, olderThan time.Duration, apply bool) (stuckReport, error) {
 	r := stuckReport{Stack: t.names.Stack, Applied: apply, Jobs: []stuckJob{}}
-	h, err := t.reaper(ctx, olderThan)
+	h, err := t.reaper(ctx, 0, olderThan)
 	if err != nil {
 		return r, err
 	}

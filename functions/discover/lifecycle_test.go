@@ -1,16 +1,22 @@
 package discover
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
@@ -93,5 +99,44 @@ func TestMarkWithLostAcknowledgementIsPublished(t *testing.T) {
 	msgs, _ := e.drain(t)
 	if res.Published != 1 || res.SkippedInFlight != 0 || len(msgs) != 1 {
 		t.Fatalf("result %+v, %d messages: the job is QUEUED without a message", res, len(msgs))
+	}
+}
+
+// deny makes GetObject of key fail as an object KMS denies does: not retryable.
+func deny(key string) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("deny", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if g, ok := in.Parameters.(*s3.GetObjectInput); ok && aws.ToString(g.Key) == key {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "AccessDenied", Message: "test"}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// T2: one unreadable Silver object is skipped and counted, never fatal to the run;
+// its partition keeps the cursor, newer partitions are published; the run's metrics
+// say what happened.
+func TestUnreadableObjectIsSkippedAndCounted(t *testing.T) {
+	e := newEnv(t, "unreadable", 10, 100)
+	p := sample.Partitions(day, 2)
+	keys, err := sample.WritePartitions(context.Background(), e.s3, e.res.SilverBucket, "linkedin/", p, 3, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emf bytes.Buffer
+	e.h.metrics = metrics.New(&emf, contract.MetricsNamespace)
+	e.h.silver = silver.NewBucket(s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, deny(keys[0])) }), e.res.SilverBucket)
+	res, err := e.h.Handle(context.Background(), Event{})
+	if err != nil {
+		t.Fatalf("one unreadable object failed the run: %v", err)
+	}
+	if len(res.UnreadableFiles) != 1 || res.Published != 3 || res.Cursor != "" {
+		t.Fatalf("result %+v: want the other partition's 3 jobs published and the cursor kept", res)
+	}
+	for _, want := range []string{`"UnreadableSilverObjects":1`, `"JobsPublished":3`, `"DiscoveryPublishFailures":0`} {
+		if !strings.Contains(emf.String(), want) {
+			t.Errorf("EMF %s lacks %s", emf.String(), want)
+		}
 	}
 }

@@ -157,9 +157,12 @@ type result struct {
 	Started  int `json:"started"`
 	Existed  int `json:"existed"`
 	Requeued int `json:"requeued"` // the existing execution had ended before its claim
-	Deferred int `json:"deferred"`
-	Resent   int `json:"resent"`
-	Failed   int `json:"failed"`
+	// Deferrals are first receipts of messages sent again by an attempt that ended
+	// for capacity, uncounted (contract.QueueMessage.Deferred).
+	Deferrals int `json:"deferrals"`
+	Deferred  int `json:"deferred"`
+	Resent    int `json:"resent"`
+	Failed    int `json:"failed"`
 }
 
 // Handle processes one SQS batch. Failed and deferred messages are reported as batch
@@ -186,6 +189,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			continue
 		}
 		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)
+		if j.msg.Deferred != "" && receiveCount(r) == 1 {
+			res.Deferrals++
+		}
 		existed, err := h.start(ctx, j)
 		requeued := false
 		if err == nil && existed {
@@ -209,6 +215,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	failures = append(failures, h.deferAll(ctx, deferred, &res)...)
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
+		metrics.Metric{Name: contract.MetricAttemptsDeferred, Value: float64(res.Deferrals), Unit: metrics.Count}); err != nil {
+		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+	}
 	slog.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }

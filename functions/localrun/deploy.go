@@ -35,6 +35,9 @@ type Options struct {
 	Metrics io.Writer
 	// DeferDelay is how long InvokeEnrichment keeps a deferred message invisible.
 	DeferDelay time.Duration
+	// StuckAfter is the age from which the cleanup sweep's reaper checks a
+	// non-terminal job (default: the stack's lock timeout).
+	StuckAfter time.Duration
 }
 
 // Stack is a pipeline deployed in a local cloud.
@@ -116,6 +119,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
+		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups,
 		MaxConcurrent: s.MaxConcurrentExecutions, AdmissionBuffer: s.AdmissionBuffer, DeferDelay: o.DeferDelay,
 		Stack: names.Stack, Metrics: o.Metrics,
 	})
@@ -128,11 +132,12 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 			SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 			StatusTable: names.StatusTable, QueueURL: res.QueueURL, MaxPartitions: s.MaxPartitionsPerRun,
 			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups,
-			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
+			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Stack: names.Stack, Metrics: o.Metrics,
 		}, o.Log.With("function", names.DiscoverFunction)),
 		Cleanup: cleanup.New(cfg, cleanup.Options{
 			StateMachineARN: res.StateMachineARN, SemaphoreTable: names.SemaphoreTable, StatusTable: names.StatusTable,
 			LockTimeout: s.LockTimeout, Stack: names.Stack, Namespace: contract.MetricsNamespace, Metrics: o.Metrics,
+			QueueURL: res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts, StuckAfter: o.StuckAfter,
 		}),
 	}, nil
 }

@@ -41,11 +41,21 @@ const (
 	StateMarkPermFailed  = "MarkPermanentlyFailed"
 	StateReleaseSlot     = "ReleaseSlot"
 	StateReleaseOnFail   = "ReleaseSlotAfterFailure"
+	StateCapacity        = "CapacityTrouble"
+	StateReleaseToDefer  = "ReleaseSlotToDefer"
+	StateDeferWhich      = "AttemptCounted"
+	StateDeferJob        = "DeferJob"
+	StateDeferAttempt    = "DeferAttempt"
+	StateDeferMessage    = "DeferMessage"
+	StateSendDeferred    = "SendDeferredMessage"
+	StateDeferred        = "Deferred"
+	StateDeferFailed     = "DeferFailed"
 	StateEnriched        = "Enriched"
 	StateFailed          = "Failed"
 	ErrorEnrichment      = "EnrichmentFailed"
 	ErrorClaim           = "ClaimFailed"
 	ErrorSlotUnavailable = "SlotUnavailable"
+	ErrorDefer           = "DeferFailed"
 )
 
 // RunPass, RecordPass and PassFailed name the three states of each pass.
@@ -69,6 +79,8 @@ var (
 		"DynamoDB.RequestLimitExceeded", "DynamoDB.RequestLimitExceededException",
 		"DynamoDB.InternalServerError", "DynamoDB.InternalServerErrorException"}
 	conditionFailed = "DynamoDB.ConditionalCheckFailedException"
+	// capacityErrors end an attempt without counting it, once the retries are spent.
+	capacityErrors = []string{contract.ErrNameThrottled, contract.ErrNameCircuitOpen, "Lambda.TooManyRequestsException"}
 )
 
 // pipeline holds what every state builder needs.
@@ -117,12 +129,10 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 	})
 	m.Add(StateWaitForSlot, &Wait{SecondsPath: "$.claim.waitSeconds", Next: StateAcquireSlot})
 	m.Add(StateNoSlot, &Pass{
-		Result: map[string]any{
-			contract.AttrErrorStep:   "slot",
-			contract.AttrErrorDetail: fmt.Sprintf(`{"Error":%q,"Cause":"no free slot after %d waits"}`, ErrorSlotUnavailable, s.SlotWaitAttempts),
-		},
-		ResultPath: At("$.failure"),
-		Next:       StateCheckAttempts,
+		Comment:    "capacity trouble, not the job's: deferred, not counted",
+		Result:     map[string]any{"reason": ErrorSlotUnavailable},
+		ResultPath: At("$.deferral"),
+		Next:       StateReleaseToDefer,
 	})
 	m.Add(StateStartAttempt, p.startAttempt())
 	m.Add(StateStartFailed, failure("start"))
@@ -164,6 +174,7 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 	m.Add(StateMarkPermFailed, p.markFailed(status.GiveUp))
 	m.Add(StateReleaseSlot, p.releaseSlot(StateEnriched))
 	m.Add(StateReleaseOnFail, p.releaseSlot(StateFailed))
+	p.addDeferral(m)
 	m.Add(StateEnriched, &Succeed{})
 	m.Add(StateFailed, &Fail{Error: ErrorEnrichment, Cause: "an enrichment attempt failed; the job's lastError in the status table says where and why"})
 	if p.err != nil {
@@ -173,6 +184,66 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 		return nil, fmt.Errorf("pipeline definition of stack %q: %w", s.Stack, err)
 	}
 	return m, nil
+}
+
+// addDeferral adds the path of capacity trouble (no slot after the bounded wait,
+// throttling or an open breaker after the pass's own retries, Lambda throttling): the
+// slot is released, the attempt is not counted (taken back if it was), the job goes
+// back to QUEUED under a new publication and this execution sends its message
+// itself. Only a real failure of the job spends an attempt (DESIGN.md §4.11).
+func (p *pipeline) addDeferral(m *StateMachine) {
+	m.Add(StateCapacity, &Pass{
+		Parameters: Params{"reason.$": "$.error.Error"},
+		ResultPath: At("$.deferral"),
+		Next:       StateReleaseToDefer,
+	})
+	m.Add(StateReleaseToDefer, p.releaseSlot(StateDeferWhich))
+	m.Add(StateDeferWhich, &Choice{
+		Choices: []Rule{{Comment: "the attempt was counted", When: Present("$.attempt.count"), Next: StateDeferAttempt}},
+		Default: StateDeferJob,
+	})
+	for _, d := range []struct {
+		name string
+		tr   status.Transition
+	}{{StateDeferJob, status.Defer}, {StateDeferAttempt, status.DeferAttempt}} {
+		t := p.transition(d.tr, Params{":now": nowValue, ":exec": execValue})
+		t.Parameters["ReturnValues"] = "ALL_NEW"
+		t.ResultSelector = Params{"publication.$": "States.StringToJson($.Attributes." + contract.AttrPublication + ".N)"}
+		t.ResultPath = At("$.deferred")
+		t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateDeferFailed}}
+		t.Next = StateDeferMessage
+		m.Add(d.name, t)
+	}
+	m.Add(StateDeferMessage, &Pass{
+		Comment: "the queue message of the new publication (contract.QueueMessage)",
+		Parameters: Params{
+			"job.$": "$.job_data", "force.$": "$.force",
+			"publication.$": "$.deferred.publication", "deferred.$": "$.deferral.reason",
+		},
+		ResultPath: At("$.message"),
+		Next:       StateSendDeferred,
+	})
+	queueARN := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", p.env.Region, p.env.AccountID, p.names.Queue)
+	m.Add(StateSendDeferred, &Task{
+		Comment:  "FIFO queues take no per-message delay: admission control paces the new message",
+		Resource: "arn:aws:states:::sqs:sendMessage",
+		Parameters: Params{
+			"QueueUrl":      fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", p.env.Region, p.env.AccountID, p.names.Queue),
+			"MessageBody.$": "States.JsonToString($.message)",
+			// A group of its own: the job does not wait behind its old group.
+			"MessageGroupId.$": "States.Format('job-{}', $.job_data.job_posting_id)",
+			// Deterministic: a retried send within the dedup window is dropped.
+			"MessageDeduplicationId.$": "States.Format('job-{}-p{}-deferred', $.job_data.job_posting_id, $.deferred.publication)",
+		},
+		ResultPath:     nil,
+		TimeoutSeconds: 30,
+		Retry:          []Retry{{ErrorEquals: []string{statesAll}, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL"}},
+		Catch:          []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateDeferFailed}},
+		Next:           StateDeferred,
+		Permissions:    []Permission{{Actions: []string{"sqs:SendMessage"}, Resources: []string{queueARN}}},
+	})
+	m.Add(StateDeferred, &Succeed{Comment: "the job is QUEUED again under a new publication, its attempt not counted"})
+	m.Add(StateDeferFailed, &Fail{Error: ErrorDefer, Cause: "the deferral could not be written or sent; the cleanup reaper requeues the job"})
 }
 
 // timeoutSeconds bounds an execution so a stuck one cannot hold a slot forever: the
@@ -392,7 +463,10 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 			},
 			{ErrorEquals: []string{contract.ErrNameTransient, contract.ErrNameStorage}, IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: "FULL"},
 		},
-		Catch:       []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)}},
+		Catch: []Catch{
+			{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity},
+			{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)},
+		},
 		Next:        RecordPass(pass),
 		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.env.EnrichFunctionARN, p.env.EnrichFunctionARN + ":*"}}},
 	}
