@@ -12,6 +12,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
 
 // TestLocksAndReconcile leaves an orphan slot (an execution Step Functions never
@@ -58,7 +59,7 @@ func addOrphan(t *testing.T, st *localrun.Stack, holderName string, at time.Time
 		TableName:                aws.String(st.Names.SemaphoreTable),
 		Key:                      map[string]types.AttributeValue{contract.SemaphoreKey: &types.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
 		UpdateExpression:         aws.String("SET #c = #c + :two, #h = :at"),
-		ExpressionAttributeNames: map[string]string{"#c": contract.SemaphoreCount, "#h": holderName},
+		ExpressionAttributeNames: map[string]string{"#c": contract.SemaphoreCount, "#h": semaphore.HolderAttribute(holderName)},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":two": &types.AttributeValueMemberN{Value: "2"},
 			":at":  &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},

@@ -84,7 +84,18 @@ const (
 	SemaphoreKey      = "LockName"
 	SemaphoreLockName = "ProcessingLock"
 	SemaphoreCount    = "currentlockcount"
-	SemaphoreMax      = "maxlockcount"
+	// SemaphoreMax is the configured maximum: a deploy writes it, nothing else does.
+	SemaphoreMax = "maxlockcount"
+	// SemaphoreLimit is the effective limit the concurrency controller moves between
+	// its minimum and SemaphoreMax; acquire compares the count with both.
+	SemaphoreLimit = "effectivelimit"
+	// SemaphoreLimitChangedAt (RFC 3339) and SemaphoreSuccessStreak (successful model
+	// calls since then) are the controller's memory.
+	SemaphoreLimitChangedAt = "limitchangedat"
+	SemaphoreSuccessStreak  = "successstreak"
+	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
+	// name follows), so no other attribute of the item can be taken for a holder.
+	SemaphoreHolderPrefix = "holder:"
 )
 
 // Metric names (namespace MetricsNamespace) shared by the emitters and the alarms and
