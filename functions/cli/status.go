@@ -139,8 +139,9 @@ type holder struct {
 // slots is the semaphore: count, limit, holders and the drift between them.
 type slots struct {
 	Count   int      `json:"count"`
-	Max     int      `json:"max"`
-	Drift   int      `json:"drift"` // count − holders
+	Limit   int      `json:"effective_limit"` // what acquire enforces (the controller's, at most Max)
+	Max     int      `json:"max"`             // the configured maximum
+	Drift   int      `json:"drift"`           // count − holders
 	Holders []holder `json:"holders"`
 }
 
@@ -153,7 +154,7 @@ func (t *target) slots(ctx context.Context) (slots, error) {
 	if err != nil {
 		return slots{}, err
 	}
-	s := slots{Count: st.Count, Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
+	s := slots{Count: st.Count, Limit: st.Limit(), Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
 	now := time.Now()
 	for _, h := range st.Holders {
 		_, es, err := t.executionStatus(ctx, smARN, h.Execution)
@@ -277,7 +278,7 @@ func (r statusReport) print(w io.Writer) {
 }
 
 func (s slots) print(w io.Writer) {
-	fmt.Fprintf(w, "slots: %d of %d in use, %d holders", s.Count, s.Max, len(s.Holders))
+	fmt.Fprintf(w, "slots: %d of %d in use (effective limit; maximum %d), %d holders", s.Count, s.Limit, s.Max, len(s.Holders))
 	if s.Drift != 0 {
 		fmt.Fprintf(w, " (drift %+d: run `enrichctl reconcile`)", s.Drift)
 	}

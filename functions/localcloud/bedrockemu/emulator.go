@@ -104,6 +104,15 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.quota = window{}
 }
 
+// SetQuota changes the requests- and tokens-per-minute quotas and keeps everything
+// else, the calls already in the sliding window included: a capacity change in the
+// middle of a run (the simulation's hidden-capacity scenario).
+func (e *Emulator) SetQuota(rpm, tpm int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults.RequestsPerMinute, e.faults.TokensPerMinute = rpm, tpm
+}
+
 // Reset clears the call log and the faults.
 func (e *Emulator) Reset() {
 	e.SetFaults(Faults{})
