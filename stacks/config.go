@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,8 +119,20 @@ func Load(stack string, yamlBytes []byte) (Settings, error) {
 	return FromConfig(stack, cfg)
 }
 
+// CheckName refuses a stack name the project does not define, before it is joined
+// into a resource name or a file path (`prod/../dev`).
+func CheckName(stack string) error {
+	if !slices.Contains(Names, stack) {
+		return fmt.Errorf("unknown stack %q: want %s", stack, strings.Join(Names, ", "))
+	}
+	return nil
+}
+
 // LoadFile reads repoRoot/Pulumi.<stack>.yaml.
 func LoadFile(repoRoot, stack string) (Settings, error) {
+	if err := CheckName(stack); err != nil {
+		return Settings{}, err
+	}
 	b, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi."+stack+".yaml"))
 	if err != nil {
 		return Settings{}, fmt.Errorf("read stack settings: %w", err)

@@ -14,13 +14,13 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newJobCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "job ID",
 		Short: "A job's passes (status, model, tokens, cost, Bronze keys), attempts, last error and execution",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -28,9 +28,9 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
-	})
+	}
 }
 
 type passReport struct {
@@ -115,7 +115,7 @@ func (t *target) job(ctx context.Context, id string) (jobReport, error) {
 
 // writer is the execution recorded in a pass's Bronze metadata.
 func (t *target) writer(ctx context.Context, key string) (string, error) {
-	s, err := workflowStackSettings(t.names.Stack)
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return "", err
 	}

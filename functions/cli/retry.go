@@ -21,7 +21,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
+func newRetryCmd(o *Options) *cobra.Command {
 	var (
 		force    bool
 		fromPass string
@@ -48,7 +48,7 @@ func init() {
 			if force && from != "" {
 				return usageErr("--force re-runs every pass; --from-pass applies without it")
 			}
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -56,13 +56,13 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "re-run every pass against the model, bypassing the Bronze cache")
 	cmd.Flags().StringVar(&fromPass, "from-pass", "", "re-run from this pass on: pass1, pass2 or pass3")
 	_ = cmd.RegisterFlagCompletionFunc("from-pass", cobra.FixedCompletions([]string{"pass1", "pass2", "pass3"}, cobra.ShellCompDirectiveNoFileComp))
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 type retryReport struct {

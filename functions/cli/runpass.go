@@ -35,7 +35,7 @@ type runPassResult struct {
 	Endpoint      string          `json:"endpoint"`
 }
 
-func init() {
+func newRunPassCmd(o *Options) *cobra.Command {
 	var passName, jobFile, modelID string
 	var previous []string
 	cmd := &cobra.Command{
@@ -68,7 +68,7 @@ func init() {
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
+			cfg, endpoint, stop, err := o.runPassConfig(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func init() {
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func readPosting(cmd *cobra.Command, name string) (contract.Posting, error) {
@@ -155,9 +155,9 @@ func readPrevious(cmd *cobra.Command, pass contract.Pass, specs []string) (map[c
 
 // runPassConfig returns the SDK configuration for the model call and what to stop
 // afterwards: real AWS, a running local cloud, or an in-process emulator.
-func runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
-	if !flagLocal || os.Getenv(contract.EnvAWSEndpointURL) != "" {
-		cfg, err := awsConfig(ctx)
+func (o *Options) runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
+	if !o.Local || os.Getenv(contract.EnvAWSEndpointURL) != "" {
+		cfg, err := o.awsConfig(ctx)
 		endpoint := aws.ToString(cfg.BaseEndpoint)
 		if endpoint == "" {
 			endpoint = "aws"

@@ -13,7 +13,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/simulate"
 )
 
-func init() {
+func newSimulateCmd(o *Options) *cobra.Command {
 	var (
 		jobs, rpm int
 		latency   time.Duration
@@ -32,7 +32,7 @@ func init() {
 			"(lock retry with uncapped backoff then fail, no admission control) in its own cloud.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ func init() {
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			var results []simulate.Result
 			for _, p := range policies {
-				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, flagStack, p, latency, rpm)
+				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, o.Stack, p, latency, rpm)
 				r, err := simulate.Run(cmd.Context(), simulate.Options{
 					Settings: s, Policy: p, Jobs: jobs, Latency: latency, RPM: rpm, Seed: 7, Timeout: timeout,
 				})
@@ -55,7 +55,7 @@ func init() {
 				}
 				results = append(results, r)
 			}
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 			}
 			return printSimulation(cmd.OutOrStdout(), results)
@@ -66,7 +66,7 @@ func init() {
 	cmd.Flags().IntVar(&rpm, "rpm", 60, "the model's requests-per-minute quota (0: none)")
 	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours or original")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up a run after this long")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printSimulation(w io.Writer, results []simulate.Result) error {

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+)
+
+// plural is "1 attempt", "2 attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// clipRunes is the longest user-supplied value echoed in full.
+const clipRunes = 64
+
+// clip shortens a value from input for a message, so a 5,000-character id is not
+// echoed back whole.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= clipRunes {
+		return s
+	}
+	r := []rune(s)
+	return fmt.Sprintf("%s… (%d characters)", string(r[:clipRunes]), len(r))
+}
+
+// round keeps d significant decimals, so JSON shows 33.3 rather than 33.333333333333336.
+func round(v float64, d int) float64 {
+	p := math.Pow(10, float64(d))
+	return math.Round(v*p) / p
+}
+
+// timestamp is the one format of times in output: RFC 3339 in UTC, to the second.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
