@@ -115,10 +115,25 @@ func stackConfig(t *testing.T, stack string, overrides map[string]string) map[st
 	return cfg
 }
 
+// deploy runs the program under mocks with cfg as the stack config, handed over the
+// way the language host does: the PULUMI_CONFIG variable the SDK reads.
 func deploy(stack string, cfg map[string]string) (*mocks, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	prev, had := os.LookupEnv(pulumi.EnvConfig)
+	os.Setenv(pulumi.EnvConfig, string(raw))
+	defer func() {
+		if had {
+			os.Setenv(pulumi.EnvConfig, prev)
+		} else {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
 	m := &mocks{}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
-		pulumi.WithMocks(contract.Project, stack, m), func(info *pulumi.RunInfo) { info.Config = cfg })
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
+		pulumi.WithMocks(contract.Project, stack, m))
 	return m, err
 }
 
@@ -272,7 +287,7 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 	}
 	checkHandlersAcceptEnvironment(t, m, names)
 	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
-	if enrich["reservedConcurrentExecutions"] != float64(s.MaxConcurrentExecutions+s.AdmissionBuffer) {
+	if enrich["reservedConcurrentExecutions"] != float64(s.ReservedConcurrency()) {
 		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
 	}
 	for _, lg := range m.of("aws:cloudwatch/logGroup:LogGroup") {
@@ -471,6 +486,8 @@ func TestConfigFlowsToResources(t *testing.T) {
 
 func TestBadConfigFails(t *testing.T) {
 	for _, tc := range []struct{ key, value, want string }{
+		// A typo set with `pulumi config set`: only reading the whole namespace sees it.
+		{"maxConcurentExecutions", "40", "unknown config key ai-enrichment:maxConcurentExecutions"},
 		{"sqsBatchSize", "11", "ai-enrichment:sqsBatchSize: is 11; a FIFO queue's event source batch size must be 1 to 10"},
 		{"maxConcurrentExecutions", "500", "over the Bedrock quota of 100"},
 		{"queueVisibility", "30s", "queueVisibility: is 30s; it must cover 6 × invokeTimeout"},

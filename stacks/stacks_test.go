@@ -170,3 +170,42 @@ func TestPlan(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+func TestAccountConcurrency(t *testing.T) {
+	var all []Settings
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		s, err := LoadFile("..", stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s)
+	}
+	for i, want := range []int{7, 22, 52} {
+		if got := all[i].ReservedConcurrency(); got != want {
+			t.Errorf("%s reserves %d, want %d", all[i].Stack, got, want)
+		}
+		if got := Plan(all[i], 1, Usage{}).AccountConcurrency; got != want+UnreservedConcurrencyFloor {
+			t.Errorf("%s alone needs an account limit of %d, want %d", all[i].Stack, got, want+UnreservedConcurrencyFloor)
+		}
+	}
+	if got := RequiredAccountConcurrency(all); got != 181 {
+		t.Errorf("three stacks in one account need %d, want 181", got)
+	}
+	for _, tc := range []struct {
+		name string
+		acct AccountConcurrency
+		want int
+	}{
+		{"default quota, nothing reserved", AccountConcurrency{Unreserved: 1000}, 0},
+		{"exactly enough", AccountConcurrency{Unreserved: 181}, 0},
+		{"one short", AccountConcurrency{Unreserved: 180}, 1},
+		{"a new account's small quota", AccountConcurrency{Unreserved: 50}, 131},
+		{"a redeploy gets its own reservation back", AccountConcurrency{Unreserved: 100, ReservedToday: 81}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.acct.Shortfall(all); got != tc.want {
+				t.Errorf("shortfall %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

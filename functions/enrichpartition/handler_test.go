@@ -201,6 +201,29 @@ func TestThreePassesThenCacheThenForce(t *testing.T) {
 	}
 }
 
+// The structured-output schema of every pass is inside Bedrock's supported subset:
+// the emulator refuses what Bedrock refuses (minimum/maximum on ranged fields made
+// every pass fail with ModelInvalidRequest before the schema fix).
+func TestPassSchemasAcceptedByBedrock(t *testing.T) {
+	f := setup(t)
+	for _, p := range contract.Passes {
+		f.mustRun(p, false)
+	}
+	var n int
+	for _, c := range f.emu.Calls() {
+		if c.Job != f.job {
+			continue
+		}
+		n++
+		if !c.StructuredOutput || c.Outcome != "ok" {
+			t.Errorf("%s: structured output %t, outcome %q %s", c.Pass, c.StructuredOutput, c.Outcome, c.Reason)
+		}
+	}
+	if n != len(contract.Passes) {
+		t.Fatalf("%d model calls, want one per pass", n)
+	}
+}
+
 func TestNewPromptVersionMissesCache(t *testing.T) {
 	f := setup(t)
 	f.mustRun(contract.Pass1, false)

@@ -38,8 +38,8 @@ type Call struct {
 	Schema json.RawMessage
 	// ServiceTier is "", "default", "priority" or "flex"; "" and "default" send nothing.
 	ServiceTier string
-	// ReasoningEffort is "low", "medium" or "high" for families that take one
-	// (gpt-oss); ignored by the others.
+	// ReasoningEffort is one of the model's ReasoningEfforts (gpt-oss: "low",
+	// "medium", "high"); a call setting it for a model that takes none is refused.
 	ReasoningEffort string
 }
 
@@ -126,7 +126,7 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 	if call.ModelID == "" {
 		return nil, fmt.Errorf("%w: empty model id", ErrInvalidCall)
 	}
-	caps := capabilitiesOf(call.ModelID)
+	model, known := Lookup(call.ModelID)
 	in := &bedrockruntime.ConverseInput{
 		ModelId:         aws.String(call.ModelID),
 		InferenceConfig: &types.InferenceConfiguration{Temperature: aws.Float32(call.Temperature)},
@@ -147,7 +147,7 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: m.Text}},
 		})
 	}
-	if len(call.Schema) > 0 && caps.structuredOutput {
+	if len(call.Schema) > 0 && model.StructuredOutput {
 		if !json.Valid(call.Schema) {
 			return nil, fmt.Errorf("%w: schema is not valid JSON", ErrInvalidCall)
 		}
@@ -166,9 +166,15 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 		}
 		in.ServiceTier = &types.ServiceTier{Type: tier}
 	}
-	if call.ReasoningEffort != "" && caps.reasoningEffortField != "" {
+	if call.ReasoningEffort != "" {
+		// Refused rather than dropped: a setting that silently does nothing hides a
+		// wrong configuration (and its cost).
+		if !known || !model.AcceptsReasoningEffort(call.ReasoningEffort) {
+			return nil, fmt.Errorf("%w: model %s takes no reasoning effort %q (accepted: %v)",
+				ErrInvalidCall, call.ModelID, call.ReasoningEffort, model.ReasoningEfforts)
+		}
 		in.AdditionalModelRequestFields = document.NewLazyDocument(
-			map[string]any{caps.reasoningEffortField: call.ReasoningEffort})
+			map[string]any{model.ReasoningEffortField: call.ReasoningEffort})
 	}
 	return in, nil
 }

@@ -245,8 +245,8 @@ func TestConverseRequest(t *testing.T) {
 				MaxTokens: 2048, Temperature: 0.1, Schema: schema, ServiceTier: "flex", ReasoningEffort: "low"},
 			"/model/openai.gpt-oss-120b-1%3A0/converse",
 			[]string{"outputConfig", "serviceTier", "additionalModelRequestFields", "system", "inferenceConfig"}, nil},
-		{"gemma ignores schema and effort",
-			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema, ReasoningEffort: "low"},
+		{"gemma ignores the schema",
+			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema},
 			"/model/google.gemma-3-27b-it/converse",
 			[]string{"messages", "inferenceConfig"}, []string{"outputConfig", "additionalModelRequestFields", "system", "serviceTier"}},
 		{"profile id keeps its capabilities; default tier sends nothing",
@@ -310,6 +310,10 @@ func TestConverseRejectsInvalidCalls(t *testing.T) {
 		"bad role":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
 		"bad tier":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
 		"schema garbage": {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
+		// The model table says which models take a reasoning effort, and which values.
+		"effort the model does not take": {ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
+		"effort value not accepted":      {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "extreme"},
+		"effort for an unknown model":    {ModelID: "acme.unknown-model-v1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
 	}
 	for name, call := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -50,11 +50,20 @@ func PassFailed(p contract.Pass) string { return title(p) + "Failed" }
 
 func title(p contract.Pass) string { return "P" + string(p)[1:] }
 
-// Error names of the integrations the retry policies match.
+// Error names of the integrations the retry policies match. Lambda's are the set
+// of "Handle Lambda service exceptions" (Step Functions Developer Guide) plus
+// throttling. Step Functions names a service error "<Service>.<Code>" and, for AWS
+// SDK integrations, appends "Exception" to codes that lack it ("Learning to use AWS
+// service SDK integrations"); DynamoDB's own codes InternalServerError and
+// RequestLimitExceeded lack it, and what the optimized dynamodb:updateItem
+// integration reports is not documented, so both spellings are listed.
 var (
-	lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
-	dynamoTransient     = []string{"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException"}
-	conditionFailed     = "DynamoDB.ConditionalCheckFailedException"
+	lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+		"Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException"}
+	dynamoTransient = []string{"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+		"DynamoDB.RequestLimitExceeded", "DynamoDB.RequestLimitExceededException",
+		"DynamoDB.InternalServerError", "DynamoDB.InternalServerErrorException"}
+	conditionFailed = "DynamoDB.ConditionalCheckFailedException"
 )
 
 // pipeline holds what every state builder needs.

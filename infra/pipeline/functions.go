@@ -34,7 +34,7 @@ func (b *builder) functionSpecs() map[string]function {
 		// Reserved concurrency backs the semaphore up: even if the count drifts, no
 		// more passes run at once than the limit plus the admission buffer.
 		"enrich-partition": {b.names.EnrichFunction, 256, int(s.PassTimeout.Seconds()),
-			s.MaxConcurrentExecutions + s.AdmissionBuffer, b.g.enrich()},
+			s.ReservedConcurrency(), b.g.enrich()},
 		"cleanup-locks": {b.names.CleanupFunction, 128, int(s.CleanupTimeout.Seconds()), 0, b.g.cleanup()},
 	}
 }

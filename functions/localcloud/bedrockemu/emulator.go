@@ -51,15 +51,18 @@ type Options struct {
 
 // Call is one Converse request as the emulator saw it.
 type Call struct {
-	At           time.Time
-	Model        string
-	Pass         contract.Pass
-	Job          string
-	MaxTokens    int
-	Outcome      string // "ok", "max_tokens" (budget too small), "canceled" or a fault Kind
-	Source       string // SourceReplay or SourceOffline; empty when failed before answering
-	InputTokens  int
-	OutputTokens int
+	At        time.Time
+	Model     string
+	Pass      contract.Pass
+	Job       string
+	MaxTokens int
+	Outcome   string // "ok", "max_tokens" (budget too small), "canceled" or a fault Kind
+	Reason    string // the ValidationException message of a request Bedrock would refuse
+	// StructuredOutput: the request carried outputConfig (a JSON schema).
+	StructuredOutput bool
+	Source           string // SourceReplay or SourceOffline; empty when failed before answering
+	InputTokens      int
+	OutputTokens     int
 }
 
 // Emulator is an http.Handler for POST /model/{modelId}/converse. It is safe for
@@ -149,11 +152,21 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	system, user := texts(req.System), userText(req.Messages)
 	m := passLine.FindStringSubmatch(system)
 	j := jobTag.FindStringSubmatch(user)
+	call := Call{Model: model, MaxTokens: req.InferenceConfig.maxTokens(), StructuredOutput: req.OutputConfig != nil, InputTokens: tokens(system) + tokens(user)}
+	if m != nil && j != nil {
+		call.Pass, call.Job = contract.Pass(m[1]), j[1]
+	}
+	// Bedrock validates the request before the model sees it.
+	if err := validate(model, req); err != nil {
+		call.Outcome, call.Reason = string(Invalid), err.Error()
+		e.record(call)
+		writeError(w, Invalid, err.Error())
+		return
+	}
 	if m == nil || j == nil {
 		writeError(w, Invalid, "emulator: the system prompt must start with `ai-enrichment <pass> (` and the user message hold <job_posting id=\"digits\">")
 		return
 	}
-	call := Call{Model: model, Pass: contract.Pass(m[1]), Job: j[1], MaxTokens: req.InferenceConfig.MaxTokens, InputTokens: tokens(system) + tokens(user)}
 
 	answer, source, err := e.answer(call.Job, call.Pass, model, user)
 	if err != nil {
