@@ -53,6 +53,8 @@ func (o *Options) localUp(ctx context.Context, w io.Writer, port int, replayDir 
 		return fmt.Errorf("start local cloud: %w", err)
 	}
 	defer c.Close()
+	// The account the local cloud models offers the stack's models, for `preflight --local`.
+	c.ControlPlane().Offer(s.Models()...)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	st, err := localrun.Deploy(ctx, c, o.names(), s, localrun.Options{Log: log, Metrics: io.Discard})
 	if err != nil {

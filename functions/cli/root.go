@@ -94,6 +94,7 @@ func NewRoot(o *Options) *cobra.Command {
 		newSimulateCmd(o),
 		newDemoCmd(o),
 		newLocalCmd(o),
+		newPreflightCmd(o),
 		newCompletionCmd(),
 	)
 	return root

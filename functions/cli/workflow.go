@@ -3,14 +3,10 @@ package cli
 import (
 	_ "embed"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
-	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
 // Rendering values for the definition outside a deployment: a realistic account and
@@ -81,21 +77,3 @@ func (o *Options) renderedPipeline() (*workflow.StateMachine, error) {
 	return workflow.Pipeline(n, s, env)
 }
 
-// stackSettings loads Pulumi.<stack>.yaml from the repository root, found by
-// walking up from the working directory to Pulumi.yaml.
-func stackSettings(stack string) (stacks.Settings, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return stacks.Settings{}, fmt.Errorf("working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return stacks.LoadFile(dir, stack)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return stacks.Settings{}, usageErr("no Pulumi.yaml above the working directory: run enrichctl inside the %s repository", contract.Project)
-		}
-		dir = parent
-	}
-}
