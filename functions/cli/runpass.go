@@ -16,6 +16,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -164,7 +165,7 @@ func (o *Options) runPassConfig(ctx context.Context) (aws.Config, string, func()
 		}
 		return cfg, endpoint, func() {}, err
 	}
-	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: enrich.OfflineAnswer}))
+	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: offline.Answer}))
 	cfg, err := endpointConfig(ctx, srv.URL)
 	if err != nil {
 		srv.Close()

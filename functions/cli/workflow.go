@@ -76,4 +76,3 @@ func (o *Options) renderedPipeline() (*workflow.StateMachine, error) {
 	}
 	return workflow.Pipeline(n, s, env)
 }
-

@@ -24,9 +24,9 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
@@ -108,7 +108,7 @@ func chaosSettings(sc scenario) (stacks.Settings, error) {
 func runChaos(t *testing.T, sc scenario) {
 	ctx := context.Background()
 	begin := time.Now()
-	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if errors.Is(err, localcloud.ErrMotoMissing) {
 		t.Skip("local cloud unavailable: ", err)
 	}

@@ -35,7 +35,7 @@ func BenchmarkParseValidate(b *testing.B) {
 func BenchmarkBuildRequest(b *testing.B) {
 	p := samplePosting()
 	for _, pass := range contract.Passes {
-		prev := previousFor(b, pass, p)
+		prev := previousFor(b, pass)
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

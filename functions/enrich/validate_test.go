@@ -13,7 +13,7 @@ import (
 func withField(t *testing.T, pass contract.Pass, path string, value any) string {
 	t.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(OfflineAnswer(pass, "")), &doc); err != nil {
+	if err := json.Unmarshal([]byte(completeAnswer(t, pass)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	keys := strings.Split(path, ".")

@@ -8,6 +8,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 )
 
 // BenchmarkPassOwnWork measures what the handler itself spends per pass, without the
@@ -24,7 +25,7 @@ func BenchmarkPassOwnWork(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		answer := enrich.OfflineAnswer(pass, req.Messages[len(req.Messages)-1].Text)
+		answer := offline.Answer(pass, req.Messages[len(req.Messages)-1].Text)
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

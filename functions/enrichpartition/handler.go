@@ -104,7 +104,8 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, storageErr(err)
 	}
-	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID {
+	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID &&
+		(h.opts.AcceptEmulated || existing.Doc.Metadata.FromBedrock()) {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
 		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, nil)
 		return output(existing.Doc, key, true), nil
@@ -133,7 +134,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 
 	run, err := Ask(ctx, h.model, modelID, h.opts.ServiceTier, req)
 	meta := bronze.Metadata{
-		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID,
+		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID, AnswerSource: answerSource(run.Answer),
 		PromptVersion: req.PromptVersion, ExecutionID: in.ExecutionID, Partition: in.JobData.Partition,
 		JobTitle: posting.JobTitle, CompanyName: posting.CompanyName, JobLocation: posting.JobLocation,
 		Tokens: run.Tokens, ModelCalls: run.Calls, StopReason: run.Answer.StopReason, ParseStatus: run.Parsed.Status,
@@ -188,6 +189,14 @@ func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[cont
 		out[p] = c.Doc.Result
 	}
 	return out, nil
+}
+
+// answerSource names who answered, as the Bronze metadata records it.
+func answerSource(a llm.Answer) string {
+	if a.Emulated != "" {
+		return a.Emulated
+	}
+	return bronze.SourceBedrock
 }
 
 func storageErr(err error) error {

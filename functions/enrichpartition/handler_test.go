@@ -22,6 +22,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -35,7 +36,7 @@ const (
 var metricsOut bytes.Buffer
 
 func TestMain(m *testing.M) {
-	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}}
+	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}}
 	os.Exit(localcloud.RunTests(m, opts, func(c *localcloud.Cloud) error {
 		cfg, err := c.AWSConfig(context.Background())
 		if err != nil {
@@ -64,6 +65,7 @@ func newHandler(cfg aws.Config) (*Handler, error) {
 		BronzeBucket:    testBucket,
 		Models:          map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
 		BreakerFailures: 1000, // these tests inject failures on purpose
+		AcceptEmulated:  true, // the emulator is the model here
 	}
 	return New(cfg, cfg, opts, slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(&metricsOut, contract.MetricsNamespace))
 }
@@ -221,6 +223,41 @@ func TestPassSchemasAcceptedByBedrock(t *testing.T) {
 	}
 	if n != len(contract.Passes) {
 		t.Fatalf("%d model calls, want one per pass", n)
+	}
+}
+
+// An answer of the local cloud's emulator says so in its metadata and never serves a
+// handler that calls Bedrock: before, "make demo" then "make demo BEDROCK=aws" served
+// the offline documents as if Bedrock had written them.
+func TestEmulatedAnswersNeverServeBedrockHandlers(t *testing.T) {
+	f := setup(t)
+	f.mustRun(contract.Pass1, false)
+	doc := f.doc(contract.Pass1)
+	if doc.Metadata.AnswerSource != "offline" || doc.Metadata.FromBedrock() {
+		t.Fatalf("answer_source %q, want offline", doc.Metadata.AnswerSource)
+	}
+	bedrockHandler := *f.h
+	bedrockHandler.opts.AcceptEmulated = false
+	out, err := bedrockHandler.Handle(context.Background(), f.input(contract.Pass1, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Cached || f.emu.Count(f.job, contract.Pass1) != 2 {
+		t.Fatalf("offline answer served a Bedrock handler: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass1))
+	}
+	// A document Bedrock wrote (or one from before answer_source) is a cache hit.
+	for _, source := range []string{bronze.SourceBedrock, ""} {
+		c, _, err := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Doc.Metadata.AnswerSource = source
+		if err := bronze.New(f.s3, testBucket).PutDocument(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel), c.Doc, c.ETag); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := bedrockHandler.Handle(context.Background(), f.input(contract.Pass1, false)); err != nil || !out.Cached {
+			t.Fatalf("answer_source %q: cached=%v err=%v", source, out.Cached, err)
+		}
 	}
 }
 

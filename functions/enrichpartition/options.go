@@ -21,6 +21,10 @@ type Options struct {
 	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
 	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
 	ModelReadTimeout time.Duration
+	// AcceptEmulated lets the local cloud's emulator answers in Bronze serve as cache
+	// hits; only the local runtime sets it, when the emulator is its model. Without it
+	// (always in AWS) such answers are asked again.
+	AcceptEmulated bool
 }
 
 // OptionsFromEnv reads the handler's settings from contract.Env* variables.

@@ -52,7 +52,14 @@ type Answer struct {
 	StopReason string // "max_tokens" means truncated: retry with a larger budget
 	Usage      contract.Tokens
 	Latency    time.Duration // wall time of the call, SDK retries included
+	// Emulated is how the local cloud's emulator made the answer ("offline",
+	// "replay"), from the response field EmulatorField; "" for Amazon Bedrock.
+	Emulated string
 }
+
+// EmulatorField is the additionalModelResponseFields key in which the local cloud's
+// Bedrock emulator says how it made an answer. Bedrock itself never sends it.
+const EmulatorField = "emulator"
 
 // Options configures a Client.
 type Options struct {
@@ -183,6 +190,12 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 // reasoning carries nothing readable and is skipped.
 func fill(ans *Answer, out *bedrockruntime.ConverseOutput) {
 	ans.StopReason = string(out.StopReason)
+	if out.AdditionalModelResponseFields != nil {
+		var fields map[string]any
+		if out.AdditionalModelResponseFields.UnmarshalSmithyDocument(&fields) == nil {
+			ans.Emulated, _ = fields[EmulatorField].(string)
+		}
+	}
 	if u := out.Usage; u != nil {
 		ans.Usage = contract.Tokens{Input: int(aws.ToInt32(u.InputTokens)), Output: int(aws.ToInt32(u.OutputTokens))}
 	}

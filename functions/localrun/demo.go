@@ -17,9 +17,9 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -68,7 +68,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if s.SilverBucket == "" {
 		s.SilverBucket = contract.Project + "-" + s.Stack + "-silver"
 	}
-	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if err != nil {
 		return sum, err
 	}

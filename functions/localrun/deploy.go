@@ -106,6 +106,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		BreakerFailures:  s.BreakerFailures,
 		BreakerCooldown:  s.BreakerCooldown,
 		ModelReadTimeout: s.PassTimeout - 15*time.Second,
+		AcceptEmulated:   o.ModelConfig == nil, // the emulator answers: its earlier answers are valid cache hits
 	}, o.Log.With("function", names.EnrichFunction), metrics.New(o.Metrics, contract.MetricsNamespace))
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
 )
 
 // Where an answer came from; every response carries it in
@@ -43,7 +44,7 @@ type Options struct {
 	// prefix and with '.' and ':' as '-' (the layout of the shared model-responses fixtures).
 	ReplayDir string
 	Replay    map[ReplayKey]string
-	// Offline is the deterministic model (enrich.OfflineAnswer).
+	// Offline is the deterministic model (localcloud/offline.Answer).
 	Offline func(pass contract.Pass, user string) string
 	// Now is the clock of the quota window (default time.Now).
 	Now func() time.Time
@@ -200,7 +201,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call.Outcome, call.OutputTokens = outcome, tokens(out)
 	resp := converseResponse{StopReason: stopReason, ServiceTier: req.ServiceTier}
 	resp.Output.Message = message{Role: "assistant", Content: content}
-	resp.AdditionalModelResponseFields = map[string]string{"emulator": source}
+	resp.AdditionalModelResponseFields = map[string]string{llm.EmulatorField: source}
 	resp.Usage.InputTokens, resp.Usage.OutputTokens = call.InputTokens, call.OutputTokens
 	resp.Usage.TotalTokens = call.InputTokens + call.OutputTokens
 	resp.Metrics.LatencyMs = time.Since(start).Milliseconds()

@@ -23,7 +23,7 @@ import (
 
 const model = "openai.gpt-oss-120b-1:0"
 
-// offline stands in for enrich.OfflineAnswer: a deterministic answer per pass and job.
+// offline stands in for localcloud/offline.Answer: a deterministic answer per pass and job.
 func offline(pass contract.Pass, user string) string {
 	return fmt.Sprintf(`{"%s": {"posting_chars": %d, "note": "offline answer, long enough to be cut"}}`, pass.Section(), len(user))
 }
