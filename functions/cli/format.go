@@ -5,6 +5,8 @@ import (
 	"math"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
 
 // plural is "1 attempt", "2 attempts".
@@ -36,3 +38,22 @@ func round(v float64, d int) float64 {
 
 // timestamp is the one format of times in output: RFC 3339 in UTC, to the second.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// normalTime rewrites a stored timestamp (RFC 3339 with or without fractions or a
+// numeric offset, as discovery and Step Functions write them) in timestamp's format;
+// anything else is shown as stored.
+func normalTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return timestamp(t)
+}
+
+// checkJobID refuses an invalid job id as a usage error, echoing at most a clip of it.
+func checkJobID(id string) error {
+	if err := contract.ValidateJobID(id); err != nil {
+		return usageErr("job id %q must be 1 to 20 digits", clip(id))
+	}
+	return nil
+}

@@ -76,8 +76,8 @@ type retryReport struct {
 }
 
 func (t *target) retry(ctx context.Context, id string, force bool, from contract.Pass) (retryReport, error) {
-	if err := contract.ValidateJobID(id); err != nil {
-		return retryReport{}, usageErr("%v", err)
+	if err := checkJobID(id); err != nil {
+		return retryReport{}, err
 	}
 	j, err := t.status.Get(ctx, id)
 	if errors.Is(err, status.ErrNotFound) {

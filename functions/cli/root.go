@@ -95,6 +95,7 @@ func NewRoot(o *Options) *cobra.Command {
 		newDemoCmd(o),
 		newLocalCmd(o),
 		newPreflightCmd(o),
+		newSmokeCmd(o),
 		newCompletionCmd(),
 	)
 	return root
