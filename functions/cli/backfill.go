@@ -164,6 +164,7 @@ func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Sett
 		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 		StatusTable: t.names.StatusTable, QueueURL: queueURL, MaxPartitions: 1, MaxJobs: b.batch,
 		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
+		Metrics: io.Discard,
 	}, slog.New(slog.DiscardHandler))
 
 	bar := progressbar.NewOptions(len(parts), progressbar.OptionSetWriter(progress), progressbar.OptionShowCount(),

@@ -28,6 +28,11 @@ func newLocalCmd(o *Options) *cobra.Command {
 		Short: "Run the local cloud with the resources of --stack until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if replay != "" {
+				if fi, err := os.Stat(replay); err != nil || !fi.IsDir() {
+					return usageErr("--replay %s: not a directory of recorded answers ({job}/{pass}-{model}-raw.txt)", replay)
+				}
+			}
 			return o.localUp(cmd.Context(), cmd.OutOrStdout(), port, replay)
 		},
 	}
@@ -44,10 +49,14 @@ func (o *Options) localUp(ctx context.Context, w io.Writer, port int, replayDir 
 	if err != nil {
 		return err
 	}
+	// One JSON log stream on stderr: the cloud's, the handlers' and any written through
+	// the default logger.
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
 	c, err := localcloud.Start(ctx, localcloud.Options{
 		Port:    port,
 		Bedrock: bedrockemu.Options{Offline: offline.Answer, ReplayDir: replayDir},
-		Logger:  slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Logger:  log,
 	})
 	if err != nil {
 		return fmt.Errorf("start local cloud: %w", err)
@@ -55,7 +64,6 @@ func (o *Options) localUp(ctx context.Context, w io.Writer, port int, replayDir 
 	defer c.Close()
 	// The account the local cloud models offers the stack's models, for `preflight --local`.
 	c.ControlPlane().Offer(s.Models()...)
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	st, err := localrun.Deploy(ctx, c, o.names(), s, localrun.Options{Log: log, Metrics: io.Discard})
 	if err != nil {
 		return fmt.Errorf("deploy stack %s: %w", o.Stack, err)

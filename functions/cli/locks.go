@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
-	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
 
 func newLocksCmd(o *Options) *cobra.Command {
@@ -88,14 +87,11 @@ func (t *target) reconcile(ctx context.Context, lockTimeout time.Duration, apply
 	if !apply {
 		return r, nil
 	}
-	smARN, err := t.stateMachineARN(ctx)
+	h, err := t.reaper(ctx, lockTimeout, 0)
 	if err != nil {
 		return r, err
 	}
-	sweep, err := cleanup.New(t.cfg, cleanup.Options{
-		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
-		LockTimeout: lockTimeout, Stack: t.names.Stack, Namespace: contract.MetricsNamespace, Metrics: io.Discard,
-	}).Sweep(ctx)
+	sweep, err := h.Sweep(ctx)
 	r.Sweep = &sweep
 	if err != nil {
 		return r, fmt.Errorf("sweep: %w", err)

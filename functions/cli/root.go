@@ -94,8 +94,15 @@ func NewRoot(o *Options) *cobra.Command {
 		newSimulateCmd(o),
 		newDemoCmd(o),
 		newLocalCmd(o),
+		newSampleCmd(o),
 		newPreflightCmd(o),
 		newSmokeCmd(o),
+		newStuckCmd(o),
+		newRequeueCmd(o),
+		newCompareCmd(o),
+		newBenchTokensCmd(o),
+		newWarmCmd(o),
+		newLifecycleCmd(o),
 		newCompletionCmd(),
 	)
 	return root

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -37,10 +41,11 @@ type runPassResult struct {
 }
 
 func newRunPassCmd(o *Options) *cobra.Command {
-	var passName, jobFile, modelID string
+	var passName, jobFile, modelID, effort string
 	var previous []string
+	var dry bool
 	cmd := &cobra.Command{
-		Use:   "run-pass --pass P --job job.json [--model ID] [--previous pass1=FILE]",
+		Use:   "run-pass --pass P --job job.json [--model ID] [--reasoning-effort E] [--previous pass1=FILE] [--dry-run]",
 		Short: "Run one pass of one posting against Bedrock (or the local emulator with --local)",
 		Long: "Builds the pass's prompt from a posting (JSON with job_posting_id, job_title, company_name,\n" +
 			"job_location, job_description_text), asks the model exactly as EnrichPartition does (one retry\n" +
@@ -62,12 +67,31 @@ func newRunPassCmd(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if modelID == "" {
-				modelID = stacks.DefaultModel
+			s, err := o.settings()
+			if err != nil {
+				// A posting can be tried without the checkout: the stack's defaults then.
+				if s, err = stacks.Defaults(o.Stack); err != nil {
+					return usageErr("--stack: %v", err)
+				}
+				fmt.Fprintf(o.stderr(), "enrichctl: stack file of %s not found: using its defaults\n", o.Stack)
 			}
-			req, err := enrich.BuildRequest(pass, posting, prev)
+			if modelID == "" {
+				modelID = s.Models()[slices.Index(contract.Passes, pass)]
+			}
+			effort, err := passEffort(modelID, effort, s.ReasoningEfforts()[slices.Index(contract.Passes, pass)])
+			if err != nil {
+				return err
+			}
+			req, err := enrich.BuildRequest(pass, posting, prev, enrichpartition.TargetFor(modelID, effort))
 			if err != nil {
 				return usageErr("%v", err)
+			}
+			if dry {
+				d, err := captureRequest(cmd.Context(), modelID, req)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, d)
 			}
 			cfg, endpoint, stop, err := o.runPassConfig(cmd.Context())
 			if err != nil {
@@ -93,11 +117,32 @@ func newRunPassCmd(o *Options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&passName, "pass", "", "pass1, pass2 or pass3")
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
-	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default "+stacks.DefaultModel+")")
+	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default: the stack's model for the pass)")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the exact Converse request (JSON), its input tokens and reserved maxTokens; call no model")
+	cmd.Flags().StringVar(&effort, "reasoning-effort", "", "low, medium, high or none (default: the stack's setting for the pass, none for models without an effort)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
 	return cmd
+}
+
+// passEffort resolves a reasoning effort asked for on the command line: "none" sends
+// none, "" takes the stack's effort for the pass (stackEffort) when the model takes
+// one, anything else must be an effort the model takes.
+func passEffort(modelID, asked, stackEffort string) (string, error) {
+	switch asked {
+	case "none":
+		return "", nil
+	case "":
+		if enrichpartition.CheckReasoningEffort(modelID, stackEffort) != nil {
+			return "", nil
+		}
+		return stackEffort, nil
+	}
+	if err := enrichpartition.CheckReasoningEffort(modelID, asked); err != nil {
+		return "", usageErr("reasoning effort: %v", err)
+	}
+	return asked, nil
 }
 
 func readPosting(cmd *cobra.Command, name string) (contract.Posting, error) {
@@ -156,8 +201,13 @@ func readPrevious(cmd *cobra.Command, pass contract.Pass, specs []string) (map[c
 
 // runPassConfig returns the SDK configuration for the model call and what to stop
 // afterwards: real AWS, a running local cloud, or an in-process emulator.
+//
+// --local uses the local cloud's endpoint as every command does (--endpoint,
+// AWS_ENDPOINT_URL, else the default); only when none is named and nothing listens at
+// the default does it start the emulator in-process.
 func (o *Options) runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
-	if !o.Local || os.Getenv(contract.EnvAWSEndpointURL) != "" {
+	named := o.Endpoint != "" || os.Getenv(contract.EnvAWSEndpointURL) != ""
+	if !o.Local || named || listening(o.localEndpoint()) {
 		cfg, err := o.awsConfig(ctx)
 		endpoint := aws.ToString(cfg.BaseEndpoint)
 		if endpoint == "" {
@@ -172,6 +222,20 @@ func (o *Options) runPassConfig(ctx context.Context) (aws.Config, string, func()
 		return cfg, "", nil, fmt.Errorf("local emulator: %w", err)
 	}
 	return cfg, srv.URL + " (offline model)", srv.Close, nil
+}
+
+// listening reports whether something accepts connections at the endpoint's address.
+func listening(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // printJSON writes v as indented JSON.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // Options configure a Handler.
@@ -38,7 +41,9 @@ type Options struct {
 	// Settle is how long after its hour ends a partition is taken as fully written;
 	// until then each run revisits it and the cursor stays before it.
 	Settle    time.Duration
-	CursorKey string // Bronze key of the cursor
+	CursorKey string    // Bronze key of the cursor
+	Stack     string    // metric dimension
+	Metrics   io.Writer // EMF lines; os.Stdout when nil
 }
 
 // OptionsFromEnv reads the options from the environment variables the stack sets.
@@ -51,6 +56,7 @@ func OptionsFromEnv() (Options, error) {
 		QueueURL:     os.Getenv(contract.EnvQueueURL),
 		Settle:       DefaultSettle,
 		CursorKey:    contract.DefaultCursorKeyName,
+		Stack:        os.Getenv(contract.EnvStack),
 	}
 	for _, name := range []string{contract.EnvSilverBucket, contract.EnvBronzeBucket, contract.EnvStatusTable, contract.EnvQueueURL} {
 		if os.Getenv(name) == "" {
@@ -91,9 +97,14 @@ type Event struct {
 
 // Result counts what a run did.
 type Result struct {
-	Partitions      []string         `json:"partitions"`
-	Files           int              `json:"files"`
-	MalformedFiles  []string         `json:"malformed_files,omitempty"`
+	Partitions     []string `json:"partitions"`
+	Files          int      `json:"files"`
+	MalformedFiles []string `json:"malformed_files,omitempty"`
+	// UnreadableFiles could not be read this run (gone, denied, a 5xx after the SDK's
+	// retries): skipped, and their partition keeps the cursor so the next run retries.
+	UnreadableFiles []string `json:"unreadable_files,omitempty"`
+	// OutOfTime: the run stopped taking partitions to finish within its deadline.
+	OutOfTime       bool             `json:"out_of_time,omitempty"`
 	Rows            int              `json:"rows"`
 	InvalidRows     int              `json:"invalid_rows"`
 	Rejected        []silver.Invalid `json:"rejected,omitempty"` // the first invalid rows
@@ -114,7 +125,9 @@ type Handler struct {
 	bronze    *bronze.Store
 	s3        *s3.Client
 	db        *dynamodb.Client
+	store     *status.Store
 	publisher *queue.Publisher
+	metrics   *metrics.Emitter
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -122,13 +135,19 @@ type Handler struct {
 // New builds a handler on real SDK clients.
 func New(cfg aws.Config, opts Options, log *slog.Logger) *Handler {
 	s3c := s3.NewFromConfig(cfg)
+	db := dynamodb.NewFromConfig(cfg)
+	if opts.Metrics == nil {
+		opts.Metrics = os.Stdout
+	}
 	return &Handler{
 		opts:      opts,
 		silver:    silver.NewBucket(s3c, opts.SilverBucket),
 		bronze:    bronze.New(s3c, opts.BronzeBucket),
 		s3:        s3c,
-		db:        dynamodb.NewFromConfig(cfg),
+		db:        db,
+		store:     status.New(db, opts.StatusTable),
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
+		metrics:   metrics.New(opts.Metrics, contract.MetricsNamespace),
 		log:       log,
 		now:       time.Now,
 	}
@@ -150,6 +169,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 	}
 	done, contiguous := cur.DoneThrough, true
 	for _, pf := range parts {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeReserve {
+			res.OutOfTime = true // the cursor stays before this partition
+			break
+		}
 		finished, err := h.partition(ctx, pf, false, &res)
 		if err != nil {
 			h.saveProgress(ctx, cur, done, &res)
@@ -168,8 +191,29 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 	if err := h.retryFailed(ctx, &res); err != nil {
 		return res, err
 	}
+	h.emit(res)
 	h.log.Info("discovery done", "result", res)
 	return res, nil
+}
+
+// timeReserve is the part of the invocation's time kept for publishing what was
+// read and saving the cursor.
+const timeReserve = 90 * time.Second
+
+// emit writes the run's metrics (contract.Metric*): what went out, what could not,
+// the Silver objects skipped and how far the cursor is behind the clock.
+func (h *Handler) emit(res Result) {
+	ms := []metrics.Metric{
+		{Name: contract.MetricJobsPublished, Value: float64(res.Published + res.Retried), Unit: metrics.Count},
+		{Name: contract.MetricPublishFailures, Value: float64(res.PublishFailed), Unit: metrics.Count},
+		{Name: contract.MetricUnreadableObjects, Value: float64(len(res.MalformedFiles) + len(res.UnreadableFiles)), Unit: metrics.Count},
+	}
+	if p, err := silver.ParsePartition(res.Cursor); err == nil {
+		ms = append(ms, metrics.Metric{Name: contract.MetricCursorLag, Value: h.now().Sub(p.End()).Seconds(), Unit: metrics.Seconds})
+	}
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil, ms...); err != nil {
+		h.log.Warn("emit metrics", "error", err.Error())
+	}
 }
 
 func (h *Handler) saveProgress(ctx context.Context, cur cursor, done string, res *Result) {
@@ -197,6 +241,7 @@ func (h *Handler) backfill(ctx context.Context, ev Event, res *Result) error {
 			return err
 		}
 	}
+	h.emit(*res)
 	h.log.Info("backfill done", "result", *res)
 	return nil
 }
@@ -207,6 +252,7 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 	res.Partitions = append(res.Partitions, pf.Partition.String())
 	var postings []contract.Posting
 	seen := map[string]bool{}
+	unreadable := false
 	for _, key := range pf.Keys {
 		res.Files++
 		stats, err := h.silver.ReadObject(ctx, key, func(p contract.Posting) error {
@@ -233,7 +279,14 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 			continue
 		}
 		if err != nil {
-			return false, err
+			if ctx.Err() != nil {
+				return false, err
+			}
+			// One bad object must not fail every run (T2): skip it, count it, keep
+			// the cursor before its partition so the next run reads it again.
+			h.log.Error("unreadable silver file skipped", "key", key, "error", err.Error())
+			res.UnreadableFiles = append(res.UnreadableFiles, key)
+			unreadable = true
 		}
 	}
 
@@ -264,7 +317,7 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 	res.Published += n.published
 	res.PublishFailed += n.failed
 	res.SkippedInFlight += n.raced
-	return err == nil && n.failed == 0 && take == len(eligible), err
+	return err == nil && !unreadable && n.failed == 0 && take == len(eligible), err
 }
 
 // candidate is a job about to be published, with its status before.
@@ -320,8 +373,12 @@ func (h *Handler) publish(ctx context.Context, jobs []candidate, force bool) (n 
 	for _, c := range jobs {
 		prev[c.id] = c.status
 	}
+	pub := make(map[string]int, len(ready))
+	for _, e := range ready {
+		pub[e.Message.Job.JobPostingID] = e.Message.Publication
+	}
 	for _, id := range refused {
-		if err := h.unmarkQueued(ctx, id, prev[id]); err != nil {
+		if err := h.unmarkQueued(ctx, id, prev[id], pub[id]); err != nil {
 			h.log.Error("job left QUEUED without a message", "job_posting_id", id, "error", err.Error())
 		}
 	}
@@ -346,21 +403,12 @@ func (h *Handler) prepare(ctx context.Context, c candidate, force bool) (*queue.
 			return nil, err
 		}
 	}
-	ok, err := h.markQueued(ctx, c.id, c.partition, force)
-	if err != nil || !ok {
+	publication, err := h.markQueued(ctx, c.id, c.partition, force)
+	if err != nil || publication == 0 {
 		return nil, err
 	}
-	dedup := fmt.Sprintf("%s#%d", c.partition, c.status.attempts)
-	if force {
-		dedup += "#force"
-	}
-	return &queue.Entry{
-		Message: contract.QueueMessage{
-			Job:   contract.JobRef{JobPostingID: c.id, Partition: c.partition, PostingKey: key},
-			Force: force,
-		},
-		DedupID: contract.DedupID(c.id, dedup),
-	}, nil
+	e := queue.EntryFor(contract.JobRef{JobPostingID: c.id, Partition: c.partition, PostingKey: key}, publication, force)
+	return &e, nil
 }
 
 // retryFailed republishes FAILED jobs that have attempts left, found through the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -62,7 +63,7 @@ func newEnv(t testing.TB, stack string, maxPartitions, maxJobs int) *env {
 		SilverBucket: res.SilverBucket, SilverPrefix: "linkedin/", BronzeBucket: res.BronzeBucket,
 		StatusTable: names.StatusTable, QueueURL: res.QueueURL,
 		MaxPartitions: maxPartitions, MaxJobs: maxJobs, MaxAttempts: 3, MessageGroups: s.MessageGroups,
-		Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
+		Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Metrics: io.Discard,
 	}
 	h := New(cfg, opts, slog.New(slog.DiscardHandler))
 	h.now = func() time.Time { return day.Add(30 * 24 * time.Hour) }

@@ -39,7 +39,7 @@ func BenchmarkBuildRequest(b *testing.B) {
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := BuildRequest(pass, p, prev); err != nil {
+				if _, err := BuildRequest(pass, p, prev, testTarget); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -65,7 +65,7 @@ func writeShape(b *strings.Builder, t reflect.Type, tg tags, indent string) {
 		// Judgements on one line: their four keys are explained once in the rules.
 		b.WriteString(`{"value": `)
 		writeShape(b, t.Field(0).Type, tg, indent)
-		b.WriteString(`, "confidence": number 0-1, "evidence": string, "source": string}`)
+		b.WriteString(`, "confidence": number 0-1, "evidence": string|null, "source": string}`)
 	case t.Kind() == reflect.Struct:
 		b.WriteString("{\n")
 		for i := range t.NumField() {

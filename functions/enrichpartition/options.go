@@ -12,14 +12,16 @@ import (
 // Options configure the handler; OptionsFromEnv reads them from the Lambda environment
 // the Pulumi program sets.
 type Options struct {
-	Stack           string // metric dimension, so stacks sharing an account stay apart
-	BronzeBucket    string
-	Models          map[contract.Pass]string
-	ServiceTier     string
-	BreakerFailures int
-	BreakerCooldown time.Duration
-	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
-	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
+	Stack        string // metric dimension, so stacks sharing an account stay apart
+	BronzeBucket string
+	Models       map[contract.Pass]string
+	ServiceTier  string
+	// ReasoningEfforts per pass: "", low, medium or high (refused for models without one).
+	ReasoningEfforts map[contract.Pass]string
+	BreakerFailures  int
+	BreakerCooldown  time.Duration
+	// ModelReadTimeout bounds a silent model connection. The calls of one pass are
+	// bounded together by the invocation's deadline (deadline.go), not by this.
 	ModelReadTimeout time.Duration
 	// AcceptEmulated lets the local cloud's emulator answers in Bronze serve as cache
 	// hits; only the local runtime sets it, when the emulator is its model. Without it
@@ -37,7 +39,12 @@ func OptionsFromEnv() (Options, error) {
 			contract.Pass2: os.Getenv(contract.EnvModelPass2),
 			contract.Pass3: os.Getenv(contract.EnvModelPass3),
 		},
-		ServiceTier:     os.Getenv(contract.EnvServiceTier),
+		ServiceTier: os.Getenv(contract.EnvServiceTier),
+		ReasoningEfforts: map[contract.Pass]string{
+			contract.Pass1: os.Getenv(contract.EnvReasoningEffortPass1),
+			contract.Pass2: os.Getenv(contract.EnvReasoningEffortPass2),
+			contract.Pass3: os.Getenv(contract.EnvReasoningEffortPass3),
+		},
 		BreakerFailures: 5,
 		BreakerCooldown: time.Minute,
 	}
@@ -73,6 +80,9 @@ func (o Options) validate() error {
 	for _, p := range contract.Passes {
 		if o.Models[p] == "" {
 			return fmt.Errorf("no model configured for %s", p)
+		}
+		if err := CheckReasoningEffort(o.Models[p], o.ReasoningEfforts[p]); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
 	return nil

@@ -24,9 +24,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // DefaultDeferDelay is how long a deferred message stays invisible before it is
@@ -38,6 +41,8 @@ type Options struct {
 	StateMachineARN string
 	QueueURL        string
 	SemaphoreTable  string
+	StatusTable     string
+	MessageGroups   int
 	MaxConcurrent   int
 	AdmissionBuffer int
 	DeferDelay      time.Duration
@@ -51,10 +56,12 @@ func OptionsFromEnv() (Options, error) {
 		StateMachineARN: os.Getenv(contract.EnvStateMachineARN),
 		QueueURL:        os.Getenv(contract.EnvQueueURL),
 		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
+		StatusTable:     os.Getenv(contract.EnvStatusTable),
 		DeferDelay:      DefaultDeferDelay,
 		Stack:           os.Getenv(contract.EnvStack),
 	}
-	for name, v := range map[string]string{contract.EnvStateMachineARN: o.StateMachineARN, contract.EnvQueueURL: o.QueueURL, contract.EnvSemaphoreTable: o.SemaphoreTable} {
+	for name, v := range map[string]string{contract.EnvStateMachineARN: o.StateMachineARN, contract.EnvQueueURL: o.QueueURL,
+		contract.EnvSemaphoreTable: o.SemaphoreTable, contract.EnvStatusTable: o.StatusTable} {
 		if v == "" {
 			return Options{}, fmt.Errorf("environment variable %s is not set", name)
 		}
@@ -64,6 +71,9 @@ func OptionsFromEnv() (Options, error) {
 		return Options{}, err
 	}
 	if o.AdmissionBuffer, err = envInt(contract.EnvAdmissionBuffer); err != nil {
+		return Options{}, err
+	}
+	if o.MessageGroups, err = envInt(contract.EnvMessageGroups); err != nil {
 		return Options{}, err
 	}
 	return o, nil
@@ -79,11 +89,13 @@ func envInt(name string) (int, error) {
 
 // Handler is the InvokeEnrichment Lambda handler.
 type Handler struct {
-	sfn     *sfn.Client
-	sqs     *sqs.Client
-	sem     *semaphore.Semaphore
-	opts    Options
-	metrics *metrics.Emitter
+	sfn       *sfn.Client
+	sqs       *sqs.Client
+	sem       *semaphore.Semaphore
+	store     *status.Store
+	publisher *queue.Publisher
+	opts      Options
+	metrics   *metrics.Emitter
 	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
 	maxReceive int
 }
@@ -97,12 +109,16 @@ func New(ctx context.Context, cfg aws.Config, opts Options) (*Handler, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = os.Stdout
 	}
+	db := dynamodb.NewFromConfig(cfg)
+	sqsc := sqs.NewFromConfig(cfg)
 	h := &Handler{
-		sfn:     sfn.NewFromConfig(cfg),
-		sqs:     sqs.NewFromConfig(cfg),
-		sem:     semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable),
-		opts:    opts,
-		metrics: metrics.New(opts.Metrics, contract.MetricsNamespace),
+		sfn:       sfn.NewFromConfig(cfg),
+		sqs:       sqsc,
+		sem:       semaphore.New(db, opts.SemaphoreTable),
+		store:     status.New(db, opts.StatusTable),
+		publisher: queue.NewPublisher(sqsc, opts.QueueURL, opts.MessageGroups),
+		opts:      opts,
+		metrics:   metrics.New(opts.Metrics, contract.MetricsNamespace),
 	}
 	out, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(opts.QueueURL),
@@ -140,9 +156,13 @@ func maxReceiveCount(policy string) (int, error) {
 type result struct {
 	Started  int `json:"started"`
 	Existed  int `json:"existed"`
-	Deferred int `json:"deferred"`
-	Resent   int `json:"resent"`
-	Failed   int `json:"failed"`
+	Requeued int `json:"requeued"` // the existing execution had ended before its claim
+	// Deferrals are first receipts of messages sent again by an attempt that ended
+	// for capacity, uncounted (contract.QueueMessage.Deferred).
+	Deferrals int `json:"deferrals"`
+	Deferred  int `json:"deferred"`
+	Resent    int `json:"resent"`
+	Failed    int `json:"failed"`
 }
 
 // Handle processes one SQS batch. Failed and deferred messages are reported as batch
@@ -169,13 +189,23 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			continue
 		}
 		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)
+		if j.msg.Deferred != "" && receiveCount(r) == 1 {
+			res.Deferrals++
+		}
 		existed, err := h.start(ctx, j)
+		requeued := false
+		if err == nil && existed {
+			requeued, err = h.existing(ctx, j)
+		}
 		g.done(group, err == nil && !existed, err)
 		switch {
 		case err != nil:
 			log.WarnContext(ctx, "start execution failed", "error", err.Error())
 			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			res.Failed++
+		case requeued:
+			log.WarnContext(ctx, "execution of this publication ended before its claim: job requeued")
+			res.Requeued++
 		case existed:
 			log.InfoContext(ctx, "execution already exists")
 			res.Existed++
@@ -185,6 +215,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	failures = append(failures, h.deferAll(ctx, deferred, &res)...)
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
+		metrics.Metric{Name: contract.MetricAttemptsDeferred, Value: float64(res.Deferrals), Unit: metrics.Count}); err != nil {
+		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+	}
 	slog.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
@@ -227,6 +261,39 @@ func (h *Handler) running(ctx context.Context, limit int) (int, error) {
 	return len(out.Executions), nil
 }
 
+// existing decides about a message whose execution exists already. Names are unique
+// per publication, so that execution is this publication's: running, or ended after
+// it settled the job, the message is done. One that ended before its claim (the row
+// is still QUEUED at this publication) would leave the job waiting on a signal: the
+// job is requeued under a new publication instead, and only then acknowledged.
+func (h *Handler) existing(ctx context.Context, j job) (requeued bool, err error) {
+	if j.msg.Publication == 0 {
+		return false, nil // a message from before the counter: its name may be shared
+	}
+	arn, err := cleanup.ExecutionARN(h.opts.StateMachineARN, j.name)
+	if err != nil {
+		return false, err
+	}
+	d, err := h.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return false, fmt.Errorf("describe existing execution %s: %w", j.name, err)
+	}
+	if d.Status == sfntypes.ExecutionStatusRunning || d.Status == sfntypes.ExecutionStatusPendingRedrive {
+		return false, nil
+	}
+	row, err := h.store.Get(ctx, j.msg.Job.JobPostingID)
+	if err != nil {
+		return false, err
+	}
+	if row.Overall != contract.StatusQueued || row.Execution != "" || row.Publication != j.msg.Publication {
+		return false, nil // the execution settled the row, or a newer publication owns it
+	}
+	if _, err := h.publisher.Requeue(ctx, h.store, row, time.Now()); err != nil && !errors.Is(err, status.ErrConflict) {
+		return false, err
+	}
+	return true, nil
+}
+
 // start starts the job's execution; existed reports an execution of that name.
 func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
 	return Start(ctx, h.sfn, h.opts.StateMachineARN, j.name, j.msg)
@@ -236,7 +303,7 @@ func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
 // execution of that name exists already, which is success (names are idempotent).
 // `enrichctl retry` starts executions through it too.
 func Start(ctx context.Context, client *sfn.Client, stateMachineARN, name string, msg contract.QueueMessage) (existed bool, err error) {
-	input, err := json.Marshal(contract.ExecutionInput{JobData: msg.Job, ExecutionID: name, Force: msg.Force})
+	input, err := json.Marshal(contract.ExecutionInput{JobData: msg.Job, ExecutionID: name, Force: msg.Force, Publication: msg.Publication})
 	if err != nil {
 		return false, fmt.Errorf("encode execution input: %w", err)
 	}

@@ -52,6 +52,9 @@ type Answer struct {
 	StopReason string // "max_tokens" means truncated: retry with a larger budget
 	Usage      contract.Tokens
 	Latency    time.Duration // wall time of the call, SDK retries included
+	// Attempts are the HTTP attempts the call made (SDK retries included); set on
+	// errors too, so throttled attempts are counted whatever the outcome.
+	Attempts Attempts
 	// Emulated is how the local cloud's emulator made the answer ("offline",
 	// "replay"), from the response field EmulatorField; "" for Amazon Bedrock.
 	Emulated string
@@ -115,8 +118,10 @@ func (c *Client) Converse(ctx context.Context, call Call) (ans Answer, err error
 	}
 
 	start := time.Now()
-	out, err := c.rt.Converse(ctx, in)
+	var attempts attemptCounter
+	out, err := c.rt.Converse(ctx, in, attempts.option)
 	ans.Latency = time.Since(start)
+	ans.Attempts = attempts.result()
 	if err != nil {
 		return ans, fmt.Errorf("bedrock converse %s: %w", call.ModelID, err)
 	}

@@ -132,6 +132,11 @@ func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
 // RegisterFunction makes Lambda Invoke of name (or any ARN of it) call h.
 func (c *Cloud) RegisterFunction(name string, h Handler) { c.functions.register(name, h) }
 
+// SetReservedConcurrency caps the concurrent invocations of the function name at n,
+// as its reserved concurrency does in Lambda: an Invoke above it gets 429
+// TooManyRequestsException. n <= 0 removes the cap.
+func (c *Cloud) SetReservedConcurrency(name string, n int) { c.functions.setReserved(name, n) }
+
 // Bedrock is the Converse emulator, to set faults and read the call log.
 func (c *Cloud) Bedrock() *bedrockemu.Emulator { return c.bedrock }
 

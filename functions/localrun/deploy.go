@@ -35,6 +35,9 @@ type Options struct {
 	Metrics io.Writer
 	// DeferDelay is how long InvokeEnrichment keeps a deferred message invisible.
 	DeferDelay time.Duration
+	// StuckAfter is the age from which the cleanup sweep's reaper checks a
+	// non-terminal job (default: the stack's lock timeout).
+	StuckAfter time.Duration
 }
 
 // Stack is a pipeline deployed in a local cloud.
@@ -103,6 +106,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		BronzeBucket:     s.BronzeBucket,
 		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
 		ServiceTier:      s.ServiceTier,
+		ReasoningEfforts: map[contract.Pass]string{contract.Pass1: s.ReasoningEffortPass1, contract.Pass2: s.ReasoningEffortPass2, contract.Pass3: s.ReasoningEffortPass3},
 		BreakerFailures:  s.BreakerFailures,
 		BreakerCooldown:  s.BreakerCooldown,
 		ModelReadTimeout: s.PassTimeout - 15*time.Second,
@@ -112,8 +116,10 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		return nil, err
 	}
 	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
+	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
+		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups,
 		MaxConcurrent: s.MaxConcurrentExecutions, AdmissionBuffer: s.AdmissionBuffer, DeferDelay: o.DeferDelay,
 		Stack: names.Stack, Metrics: o.Metrics,
 	})
@@ -126,11 +132,12 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 			SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 			StatusTable: names.StatusTable, QueueURL: res.QueueURL, MaxPartitions: s.MaxPartitionsPerRun,
 			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups,
-			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
+			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Stack: names.Stack, Metrics: o.Metrics,
 		}, o.Log.With("function", names.DiscoverFunction)),
 		Cleanup: cleanup.New(cfg, cleanup.Options{
 			StateMachineARN: res.StateMachineARN, SemaphoreTable: names.SemaphoreTable, StatusTable: names.StatusTable,
 			LockTimeout: s.LockTimeout, Stack: names.Stack, Namespace: contract.MetricsNamespace, Metrics: o.Metrics,
+			QueueURL: res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts, StuckAfter: o.StuckAfter,
 		}),
 	}, nil
 }
@@ -142,6 +149,9 @@ type Schedule struct {
 	// Events is how often ended executions are looked up and their status-change
 	// events delivered to CleanupLocks (0: never; see StatusEvents).
 	Events time.Duration
+	// Delivery makes those events late, duplicated, reordered or lost as AWS may
+	// (zero: each delivered once).
+	Delivery Delivery
 }
 
 // Start runs the event source mapping (queue → InvokeEnrichment) and the schedules
@@ -190,7 +200,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 		_, err := st.Cleanup.Sweep(ctx)
 		return err
 	})
-	events := st.NewStatusEvents()
+	events := st.NewStatusEventsWith(sch.Delivery)
 	every(sch.Events, "status-change events", func(ctx context.Context) error {
 		_, err := events.Poll(ctx)
 		return err

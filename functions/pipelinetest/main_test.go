@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
@@ -45,6 +46,7 @@ var env struct {
 	db       *dynamodb.Client
 	status   *status.Store
 	sem      *semaphore.Semaphore
+	sqs      *sqs.Client
 
 	mu    sync.Mutex
 	crash map[string]bool // jobs whose EnrichPartition invocation crashes the runtime
@@ -121,6 +123,7 @@ func setup(c *localcloud.Cloud) error {
 	env.sfn, env.s3, env.db = sfn.NewFromConfig(cfg), s3.NewFromConfig(cfg), db
 	env.status = status.New(db, n.StatusTable)
 	env.sem = semaphore.New(db, n.SemaphoreTable)
+	env.sqs = sqs.NewFromConfig(cfg)
 	return nil
 }
 

@@ -54,7 +54,7 @@ func (g grants) discover() []Statement {
 			Resources: []string{g.acct.bucketARN(g.s.SilverBucket, silverList)}},
 		{Sid: "SilverList", Actions: []string{"s3:ListBucket"}, Resources: []string{g.acct.bucketARN(g.s.SilverBucket, "")},
 			Condition: map[string]map[string][]string{"StringLike": {"s3:prefix": {silverList}}}},
-		g.statusTable("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"),
+		g.statusTable("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"),
 		{Sid: "Publish", Actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"},
 			Resources: []string{g.acct.QueueARN(g.names.Queue)}},
 	})
@@ -66,8 +66,11 @@ func (g grants) invoke() []Statement {
 			"sqs:GetQueueAttributes", "sqs:SendMessage"}, Resources: []string{g.acct.QueueARN(g.names.Queue)}},
 		{Sid: "Start", Actions: []string{"states:StartExecution", "states:ListExecutions"},
 			Resources: []string{g.acct.StateMachineARN(g.names.StateMachine)}},
+		// An existing execution of a message's publication: running, or ended before its claim.
+		{Sid: "Executions", Actions: []string{"states:DescribeExecution"},
+			Resources: []string{g.acct.ExecutionsARN(g.names.StateMachine)}},
 		g.semaphoreTable("dynamodb:GetItem"),
-		g.statusTable("dynamodb:GetItem"),
+		g.statusTable("dynamodb:GetItem", "dynamodb:UpdateItem"),
 	})
 }
 
@@ -94,6 +97,9 @@ func (g grants) cleanup() []Statement {
 			Resources: []string{g.acct.ExecutionsARN(g.names.StateMachine)}},
 		{Sid: "ListExecutions", Actions: []string{"states:ListExecutions"},
 			Resources: []string{g.acct.StateMachineARN(g.names.StateMachine)}},
+		// The reaper publishes requeued jobs and reads the queue depth.
+		{Sid: "Requeue", Actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"},
+			Resources: []string{g.acct.QueueARN(g.names.Queue)}},
 	})
 }
 

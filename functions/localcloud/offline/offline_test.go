@@ -24,7 +24,7 @@ func answers(t *testing.T, p contract.Posting) (enrich.Extraction, enrich.Infere
 	t.Helper()
 	prev := map[contract.Pass]json.RawMessage{}
 	for _, pass := range contract.Passes {
-		req, err := enrich.BuildRequest(pass, p, prev)
+		req, err := enrich.BuildRequest(pass, p, prev, enrich.Target{StructuredOutput: true})
 		if err != nil {
 			t.Fatal(err)
 		}
