@@ -14,7 +14,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
-func init() {
+func newStuckCmd(o *Options) *cobra.Command {
 	var olderThan time.Duration
 	cmd := &cobra.Command{
 		Use:   "stuck",
@@ -25,7 +25,7 @@ func init() {
 			"next run. `enrichctl requeue --yes` settles them now.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -33,11 +33,11 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	cmd.Flags().DurationVar(&olderThan, "older-than", 0, "only rows unchanged for longer than this (default: the stack's lock timeout)")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 // stuckJob is one row of `enrichctl stuck`.
@@ -63,7 +63,7 @@ type stuckReport struct {
 // reaper is the cleanup handler of the stack, run from here: one rule for the sweep
 // and the operator. Zero durations take the stack's lock timeout.
 func (t *target) reaper(ctx context.Context, lockTimeout, olderThan time.Duration) (*cleanup.Handler, error) {
-	s, err := workflowStackSettings(flagStack)
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ type lifecycleReport struct {
 }
 
 func (t *target) lifecycle(ctx context.Context) (*lifecycleReport, error) {
-	s, err := workflowStackSettings(flagStack)
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return nil, nil // outside the repository: the rest of the report still helps
 	}
