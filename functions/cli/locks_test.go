@@ -24,7 +24,7 @@ func TestLocksAndReconcile(t *testing.T) {
 
 	var s slots
 	runJSON(t, ExitOK, &s, "locks")
-	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Drift != 1 || len(s.Holders) != 1 ||
+	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Limit != s.Max || s.Drift != 1 || len(s.Holders) != 1 ||
 		s.Holders[0].Execution != orphan || s.Holders[0].Status != string(cleanup.StatusUnknown) || s.Holders[0].AgeSeconds < 7000 {
 		t.Fatalf("locks: %+v", s)
 	}

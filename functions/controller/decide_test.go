@@ -92,3 +92,25 @@ func TestFromStackIsValid(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvRoundTrip(t *testing.T) {
+	s, err := stacks.Defaults("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := EnvValue(s)
+	got, ok, err := FromEnv(v)
+	if err != nil || !ok || got != FromStack(s) {
+		t.Fatalf("FromEnv(%s) = %+v, %v, %v; want %+v", v, got, ok, err, FromStack(s))
+	}
+	s.AdaptiveConcurrency = false
+	if v := EnvValue(s); v != "" {
+		t.Fatalf("a stack that does not adapt: %q", v)
+	}
+	if _, ok, err := FromEnv(""); ok || err != nil {
+		t.Fatal("empty: want no controller and no error")
+	}
+	if _, _, err := FromEnv(`{"min":0,"max":5}`); err == nil {
+		t.Fatal("want an error for settings out of range")
+	}
+}

@@ -365,15 +365,7 @@ func (h *Handler) deferAll(ctx context.Context, msgs []events.SQSMessage, res *r
 // the same execution name; its own deduplication id is derived from the original
 // message id, so a retried re-send within the dedup window is not duplicated.
 func (h *Handler) resend(ctx context.Context, r events.SQSMessage) error {
-	_, err := h.sqs.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               aws.String(h.opts.QueueURL),
-		MessageBody:            aws.String(r.Body),
-		MessageGroupId:         aws.String(r.Attributes["MessageGroupId"]),
-		MessageDeduplicationId: aws.String("deferred-" + r.MessageId),
-		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			AttrOriginDedupID: {DataType: aws.String("String"), StringValue: aws.String(originDedupID(r))},
-		},
-	})
+	_, err := h.sqs.SendMessage(ctx, Copy(h.opts.QueueURL, "deferred-", r))
 	if err != nil {
 		return fmt.Errorf("send copy of %s: %w", r.MessageId, err)
 	}
