@@ -59,6 +59,17 @@ func (s Settings) Validate() error {
 
 	atLeast("maxConcurrentExecutions", s.MaxConcurrentExecutions, 1)
 	atLeast("admissionBuffer", s.AdmissionBuffer, 0)
+	if s.ConcurrencyMin < 1 || s.ConcurrencyMin > s.MaxConcurrentExecutions {
+		bad("concurrencyMin", "is %d; it must be 1 to maxConcurrentExecutions (%d)", s.ConcurrencyMin, s.MaxConcurrentExecutions)
+	}
+	atLeast("concurrencyStep", s.ConcurrencyStep, 1)
+	if s.ConcurrencyDecrease <= 0 || s.ConcurrencyDecrease >= 1 {
+		bad("concurrencyDecrease", "is %v; the factor applied on throttling must be strictly between 0 and 1", s.ConcurrencyDecrease)
+	}
+	if s.ConcurrencyCooldown < time.Second {
+		bad("concurrencyCooldown", "is %s, must be at least 1s (about one model call, so one throttling episode cuts once)", s.ConcurrencyCooldown)
+	}
+	atLeast("concurrencySuccessesPerSlot", s.ConcurrencySuccessesPerSlot, 1)
 	if s.SQSBatchSize < 1 || s.SQSBatchSize > 10 {
 		bad("sqsBatchSize", "is %d; a FIFO queue's event source batch size must be 1 to 10", s.SQSBatchSize)
 	}

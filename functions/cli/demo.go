@@ -124,7 +124,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 		if j.LastError != nil {
 			reason = j.LastError.Error + ": " + j.LastError.Cause
 		}
-		fmt.Fprintf(w, "  %s %s after %d attempts: %s\n", j.Overall, j.ID, j.Attempts, reason)
+		attempts := "attempts"
+		if j.Attempts == 1 {
+			attempts = "attempt"
+		}
+		fmt.Fprintf(w, "  %s %s after %d %s: %s\n", j.Overall, j.ID, j.Attempts, attempts, reason)
 	}
 	fmt.Fprintf(w, "  report:      %s (charts of slots in use and jobs done, every result)\n", s.Report)
 	printResults(w, s)

@@ -142,8 +142,9 @@ type holder struct {
 // slots is the semaphore: count, limit, holders and the drift between them.
 type slots struct {
 	Count   int      `json:"count"`
-	Max     int      `json:"max"`
-	Drift   int      `json:"drift"` // count − holders
+	Limit   int      `json:"effective_limit"` // what acquire enforces (the controller's, at most Max)
+	Max     int      `json:"max"`             // the configured maximum
+	Drift   int      `json:"drift"`           // count − holders
 	Holders []holder `json:"holders"`
 }
 
@@ -156,7 +157,7 @@ func (t *target) slots(ctx context.Context) (slots, error) {
 	if err != nil {
 		return slots{}, err
 	}
-	s := slots{Count: st.Count, Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
+	s := slots{Count: st.Count, Limit: st.Limit(), Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
 	now := time.Now()
 	for _, h := range st.Holders {
 		_, es, err := t.executionStatus(ctx, smARN, h.Execution)
@@ -236,15 +237,21 @@ func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
 type statusReport struct {
 	Stack string         `json:"stack"`
 	Jobs  map[string]int `json:"jobs"`
-	Slots slots          `json:"slots"`
-	Queue queueDepth     `json:"queue"`
-	DLQ   queueDepth     `json:"dlq"`
+	// Lifecycle is the reaper's view (stuck rows, oldest non-terminal age) and the
+	// discovery cursor's lag; nil when the stack's settings cannot be read.
+	Lifecycle *lifecycleReport `json:"lifecycle,omitempty"`
+	Slots     slots            `json:"slots"`
+	Queue     queueDepth       `json:"queue"`
+	DLQ       queueDepth       `json:"dlq"`
 }
 
 func (t *target) report(ctx context.Context) (statusReport, error) {
 	r := statusReport{Stack: t.names.Stack}
 	var err error
 	if r.Jobs, err = t.status.Counts(ctx); err != nil {
+		return r, err
+	}
+	if r.Lifecycle, err = t.lifecycle(ctx); err != nil {
 		return r, err
 	}
 	if r.Slots, err = t.slots(ctx); err != nil {
@@ -262,6 +269,7 @@ func (r statusReport) print(w io.Writer) {
 	for _, st := range status.Overall {
 		fmt.Fprintf(w, "  %-20s %d\n", st, r.Jobs[st])
 	}
+	r.Lifecycle.print(w)
 	r.Slots.print(w)
 	for _, q := range []queueDepth{r.Queue, r.DLQ} {
 		age := "unknown"
@@ -273,7 +281,7 @@ func (r statusReport) print(w io.Writer) {
 }
 
 func (s slots) print(w io.Writer) {
-	fmt.Fprintf(w, "slots: %d of %d in use, %d holders", s.Count, s.Max, len(s.Holders))
+	fmt.Fprintf(w, "slots: %d of %d in use (effective limit; maximum %d), %d holders", s.Count, s.Limit, s.Max, len(s.Holders))
 	if s.Drift != 0 {
 		fmt.Fprintf(w, " (drift %+d: run `enrichctl reconcile`)", s.Drift)
 	}

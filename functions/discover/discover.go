@@ -41,9 +41,12 @@ type Options struct {
 	// Settle is how long after its hour ends a partition is taken as fully written;
 	// until then each run revisits it and the cursor stays before it.
 	Settle    time.Duration
-	CursorKey string    // Bronze key of the cursor
-	Stack     string    // metric dimension
-	Metrics   io.Writer // EMF lines; os.Stdout when nil
+	CursorKey string // Bronze key of the cursor
+	// LateLookback is how far behind the cursor each run looks for Silver that landed
+	// late (default DefaultLateLookback; LATE_LOOKBACK_HOURS).
+	LateLookback time.Duration
+	Stack        string    // metric dimension
+	Metrics      io.Writer // EMF lines; os.Stdout when nil
 }
 
 // OptionsFromEnv reads the options from the environment variables the stack sets.
@@ -57,6 +60,14 @@ func OptionsFromEnv() (Options, error) {
 		Settle:       DefaultSettle,
 		CursorKey:    contract.DefaultCursorKeyName,
 		Stack:        os.Getenv(contract.EnvStack),
+		LateLookback: DefaultLateLookback,
+	}
+	if v := os.Getenv(contract.EnvLateLookbackHours); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Options{}, fmt.Errorf("environment variable %s=%q: want a number of hours", contract.EnvLateLookbackHours, v)
+		}
+		o.LateLookback = time.Duration(n) * time.Hour
 	}
 	for _, name := range []string{contract.EnvSilverBucket, contract.EnvBronzeBucket, contract.EnvStatusTable, contract.EnvQueueURL} {
 		if os.Getenv(name) == "" {
@@ -103,6 +114,7 @@ type Result struct {
 	// UnreadableFiles could not be read this run (gone, denied, a 5xx after the SDK's
 	// retries): skipped, and their partition keeps the cursor so the next run retries.
 	UnreadableFiles []string `json:"unreadable_files,omitempty"`
+	LateFiles       int      `json:"late_files"` // files found behind the cursor (L10)
 	// OutOfTime: the run stopped taking partitions to finish within its deadline.
 	OutOfTime       bool             `json:"out_of_time,omitempty"`
 	Rows            int              `json:"rows"`
@@ -183,11 +195,15 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 		settled := h.now().After(pf.Partition.End().Add(h.opts.Settle))
 		if contiguous && finished && settled {
 			done = pf.Partition.String()
+			h.saveSeen(ctx, pf) // the look-back behind the cursor skips these files
 		} else {
 			contiguous = false
 		}
 	}
 	h.saveProgress(ctx, cur, done, &res)
+	if err := h.lateData(ctx, cur.DoneThrough, &res); err != nil {
+		return res, err
+	}
 	if err := h.retryFailed(ctx, &res); err != nil {
 		return res, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -138,5 +139,33 @@ func TestUnreadableObjectIsSkippedAndCounted(t *testing.T) {
 		if !strings.Contains(emf.String(), want) {
 			t.Errorf("EMF %s lacks %s", emf.String(), want)
 		}
+	}
+}
+
+// L10: Silver that lands behind the cursor within the look-back is discovered once: a
+// file added to an hour the cursor passed, and a whole hour written late.
+func TestLateSilverBehindTheCursorIsDiscovered(t *testing.T) {
+	e := newEnv(t, "late", 10, 100)
+	e.h.opts.LateLookback = 6 * time.Hour
+	ps := sample.Partitions(day.Add(5*time.Hour), 3) // hours 3, 4, 5
+	e.write(t, ps[1:], 2, 21)
+	if res := e.run(t, Event{}); res.Published != 4 || res.Cursor != ps[2].String() {
+		t.Fatalf("first run %+v", res)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	// A late file in hour 4, and hour 3 written after hour 5.
+	lateFile := sample.NewGenerator(22).Rows(ps[1], 2)
+	if err := sample.PutFile(ctx, e.s3, e.res.SilverBucket, sample.FileKey("linkedin/", ps[1], 1), lateFile); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, ps[:1], 2, 23)
+	res := e.run(t, Event{})
+	msgs, _ := e.drain(t)
+	if res.LateFiles != 2 || res.Published != 4 || len(msgs) != 4 {
+		t.Fatalf("second run %+v, %d messages: want the 4 late jobs", res, len(msgs))
+	}
+	if again := e.run(t, Event{}); again.LateFiles != 0 || again.Published != 0 {
+		t.Fatalf("third run %+v: late files read twice", again)
 	}
 }

@@ -241,7 +241,7 @@ func (h *Handler) admission(ctx context.Context) int {
 		slog.ErrorContext(ctx, "admission: count running executions", "error", err.Error())
 		return 0
 	}
-	c := Capacity{Max: h.opts.MaxConcurrent, Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
+	c := Capacity{Max: st.Limit(), Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
 	n := Admit(c)
 	slog.InfoContext(ctx, "admission", "max", c.Max, "buffer", c.Buffer, "held", c.Held, "running", c.Running, "admit", n)
 	return n

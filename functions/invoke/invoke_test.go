@@ -182,7 +182,7 @@ func (f *fixture) acquire(t *testing.T, execution string, maxSlots int) bool {
 		Key:                       map[string]dbtypes.AttributeValue{contract.SemaphoreKey: &dbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
 		UpdateExpression:          aws.String("SET #c = #c + :one, #h = :now"),
 		ConditionExpression:       aws.String("#c < :max AND attribute_not_exists(#h)"),
-		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount, "#h": execution},
+		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount, "#h": semaphore.HolderAttribute(execution)},
 		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":one": &dbtypes.AttributeValueMemberN{Value: "1"}, ":max": &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(maxSlots)}, ":now": &dbtypes.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339)}},
 	})
 	var ccf *dbtypes.ConditionalCheckFailedException

@@ -13,14 +13,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/controller"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -115,7 +118,13 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
-	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
+	pass := controller.Pass(enrich.Handle)
+	if s.AdaptiveConcurrency {
+		ctl := controller.New(semaphore.New(dynamodb.NewFromConfig(cfg), names.SemaphoreTable), controller.FromStack(s),
+			names.Stack, metrics.New(o.Metrics, contract.MetricsNamespace), o.Log.With("function", names.EnrichFunction))
+		pass = ctl.Observing(pass)
+	}
+	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(pass))
 	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 	inv, err := invoke.New(ctx, cfg, invoke.Options{
 		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,

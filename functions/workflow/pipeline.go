@@ -27,6 +27,7 @@ const (
 	StateSkipped         = "Skipped"
 	StateClaimFailed     = "ClaimFailed"
 	StateAcquireSlot     = "AcquireSlot"
+	StateConfirmSlot     = "ConfirmOwnSlot"
 	StateCountSlotWait   = "CountSlotWait"
 	StateSlotWaitLeft    = "SlotWaitLeft"
 	StateWaitForSlot     = "WaitForSlot"
@@ -34,6 +35,7 @@ const (
 	StateStartAttempt    = "StartAttempt"
 	StateStartFailed     = "StartFailed"
 	StateRoute           = "ResumeAtFirstIncompletePass"
+	StateForget          = "ForgetPassesForForce"
 	StateResumeAtPass2   = "ResumeAtPass2"
 	StateResumeAtPass3   = "ResumeAtPass3"
 	StateCheckAttempts   = "CheckAttempts"
@@ -118,6 +120,7 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 	m.Add(StateSkipped, &Succeed{Comment: "done, permanently failed, out of attempts, or held by another execution: no slot, no model call"})
 	m.Add(StateClaimFailed, &Fail{Error: ErrorClaim, Cause: "the status table could not be written; nothing is held"})
 	m.Add(StateAcquireSlot, p.acquireSlot())
+	m.Add(StateConfirmSlot, p.confirmSlot())
 	m.Add(StateCountSlotWait, p.countSlotWait())
 	m.Add(StateSlotWaitLeft, &Choice{
 		Choices: []Rule{{
@@ -137,6 +140,11 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 	m.Add(StateStartAttempt, p.startAttempt())
 	m.Add(StateStartFailed, failure("start"))
 	m.Add(StateRoute, p.route())
+	forget := p.transition(status.Forget, Params{":now": nowValue, ":exec": execValue})
+	forget.ResultPath = nil
+	forget.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed}}
+	forget.Next = RunPass(contract.Pass1)
+	m.Add(StateForget, forget)
 	m.Add(StateResumeAtPass2, &Pass{
 		Comment:    "pass1 is COMPLETED in Bronze: reuse its result",
 		Parameters: Params{"pass1": Params{"bronze_key.$": storedKey(contract.Pass1)}},
@@ -343,19 +351,43 @@ func (p *pipeline) claimJob() *Task {
 	return t
 }
 
-// acquireSlot takes a semaphore slot. The holder attribute is the execution name and
-// holds the acquisition time; re-entering this state on every try refreshes it.
+// holderName is the semaphore attribute of this execution's slot (prefixed, so no
+// other attribute of the item can be taken for a holder).
+var holderName = "States.Format('" + contract.SemaphoreHolderPrefix + "{}', $$.Execution.Name)"
+
+// acquireSlot takes a semaphore slot. The limits live in the item, not in this
+// definition: the configured maximum (a deploy writes it) and the controller's
+// effective limit, so a change reaches running executions at their next try. The
+// holder attribute holds the acquisition time; re-entering refreshes it.
 func (p *pipeline) acquireSlot() *Task {
 	t := p.semaphoreTask(Params{
-		"UpdateExpression":         "SET #count = #count + :one, #holder = :now",
-		"ConditionExpression":      "#count < :max AND attribute_not_exists(#holder)",
-		"ExpressionAttributeNames": Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
-		"ExpressionAttributeValues": Params{
-			":one": Params{"N": "1"},
-			":max": Params{"N": strconv.Itoa(p.s.MaxConcurrentExecutions)},
-			":now": nowValue,
+		"UpdateExpression":    "SET #count = #count + :one, #holder = :now",
+		"ConditionExpression": "attribute_not_exists(#holder) AND #count < #max AND (attribute_not_exists(#limit) OR #count < #limit)",
+		"ExpressionAttributeNames": Params{
+			"#count": contract.SemaphoreCount, "#max": contract.SemaphoreMax, "#limit": contract.SemaphoreLimit, "#holder.$": holderName,
 		},
+		"ExpressionAttributeValues": Params{":one": Params{"N": "1"}, ":now": nowValue},
 	})
+	t.ResultPath = nil
+	t.Catch = []Catch{
+		{ErrorEquals: []string{conditionFailed}, Next: StateConfirmSlot},
+		{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed},
+	}
+	t.Next = StateStartAttempt
+	return t
+}
+
+// confirmSlot tells a full semaphore from a slot this execution already holds: a
+// retry of AcquireSlot whose first try committed (its answer lost) fails on its own
+// holder, and must go on with that slot instead of waiting for another (issue 11, L6).
+func (p *pipeline) confirmSlot() *Task {
+	t := p.semaphoreTask(Params{
+		"UpdateExpression":          "SET #holder = :now",
+		"ConditionExpression":       "attribute_exists(#holder)",
+		"ExpressionAttributeNames":  Params{"#holder.$": holderName},
+		"ExpressionAttributeValues": Params{":now": nowValue},
+	})
+	t.Comment = "the acquire failed: is the slot already ours?"
 	t.ResultPath = nil
 	t.Catch = []Catch{
 		{ErrorEquals: []string{conditionFailed}, Next: StateCountSlotWait},
@@ -413,7 +445,7 @@ func (p *pipeline) route() *Choice {
 	return &Choice{
 		Comment: "force re-runs every pass; otherwise skip passes already COMPLETED",
 		Choices: []Rule{
-			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: RunPass(contract.Pass1)},
+			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: StateForget},
 			{Comment: "pass1 and pass2 completed", When: And(completed(contract.Pass1), completed(contract.Pass2)), Next: StateResumeAtPass3},
 			{Comment: "pass1 completed", When: completed(contract.Pass1), Next: StateResumeAtPass2},
 		},
@@ -539,7 +571,7 @@ func (p *pipeline) releaseSlot(next string) *Task {
 	t := p.semaphoreTask(Params{
 		"UpdateExpression":          "SET #count = #count - :one REMOVE #holder",
 		"ConditionExpression":       "attribute_exists(#holder) AND #count > :zero",
-		"ExpressionAttributeNames":  Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
+		"ExpressionAttributeNames":  Params{"#count": contract.SemaphoreCount, "#holder.$": holderName},
 		"ExpressionAttributeValues": Params{":one": Params{"N": "1"}, ":zero": Params{"N": "0"}},
 	})
 	t.ResultPath = nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/controller"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
@@ -43,32 +44,33 @@ func (b *builder) functionSpecs() map[string]function {
 func (b *builder) environment(q queues) pulumi.StringMap {
 	s, n := b.s, b.names
 	return pulumi.StringMap{
-		contract.EnvStack:                pulumi.String(s.Stack),
-		contract.EnvSemaphoreTable:       pulumi.String(n.SemaphoreTable),
-		contract.EnvStatusTable:          pulumi.String(n.StatusTable),
-		contract.EnvQueueURL:             q.jobs.Url,
-		contract.EnvStateMachineARN:      pulumi.String(b.acct.StateMachineARN(n.StateMachine)),
-		contract.EnvSilverBucket:         pulumi.String(s.SilverBucket),
-		contract.EnvSilverPrefix:         pulumi.String(s.SilverPrefix),
-		contract.EnvBronzeBucket:         pulumi.String(s.BronzeBucket),
-		contract.EnvModelPass1:           pulumi.String(s.ModelPass1),
-		contract.EnvModelPass2:           pulumi.String(s.ModelPass2),
-		contract.EnvModelPass3:           pulumi.String(s.ModelPass3),
-		contract.EnvServiceTier:          pulumi.String(s.ServiceTier),
-		contract.EnvReasoningEffortPass1: pulumi.String(s.ReasoningEffortPass1),
-		contract.EnvReasoningEffortPass2: pulumi.String(s.ReasoningEffortPass2),
-		contract.EnvReasoningEffortPass3: pulumi.String(s.ReasoningEffortPass3),
-		contract.EnvMaxConcurrency:       pulumi.String(strconv.Itoa(s.MaxConcurrentExecutions)),
-		contract.EnvAdmissionBuffer:      pulumi.String(strconv.Itoa(s.AdmissionBuffer)),
-		contract.EnvMaxPartitions:        pulumi.String(strconv.Itoa(s.MaxPartitionsPerRun)),
-		contract.EnvMaxJobs:              pulumi.String(strconv.Itoa(s.MaxJobsPerPartition)),
-		contract.EnvMaxAttempts:          pulumi.String(strconv.Itoa(s.MaxAttempts)),
-		contract.EnvMessageGroups:        pulumi.String(strconv.Itoa(s.MessageGroups)),
-		contract.EnvLockTimeout:          pulumi.String(strconv.Itoa(int(s.LockTimeout.Seconds()))),
-		contract.EnvBreakerFailures:      pulumi.String(strconv.Itoa(s.BreakerFailures)),
-		contract.EnvBreakerCooldown:      pulumi.String(strconv.Itoa(int(s.BreakerCooldown.Seconds()))),
-		contract.EnvPassTimeout:          pulumi.String(strconv.Itoa(int(s.PassTimeout.Seconds()))),
-		contract.EnvMetricsNamespace:     pulumi.String(contract.MetricsNamespace),
+		contract.EnvStack:                 pulumi.String(s.Stack),
+		contract.EnvSemaphoreTable:        pulumi.String(n.SemaphoreTable),
+		contract.EnvStatusTable:           pulumi.String(n.StatusTable),
+		contract.EnvQueueURL:              q.jobs.Url,
+		contract.EnvStateMachineARN:       pulumi.String(b.acct.StateMachineARN(n.StateMachine)),
+		contract.EnvSilverBucket:          pulumi.String(s.SilverBucket),
+		contract.EnvSilverPrefix:          pulumi.String(s.SilverPrefix),
+		contract.EnvBronzeBucket:          pulumi.String(s.BronzeBucket),
+		contract.EnvModelPass1:            pulumi.String(s.ModelPass1),
+		contract.EnvModelPass2:            pulumi.String(s.ModelPass2),
+		contract.EnvModelPass3:            pulumi.String(s.ModelPass3),
+		contract.EnvServiceTier:           pulumi.String(s.ServiceTier),
+		contract.EnvReasoningEffortPass1:  pulumi.String(s.ReasoningEffortPass1),
+		contract.EnvReasoningEffortPass2:  pulumi.String(s.ReasoningEffortPass2),
+		contract.EnvReasoningEffortPass3:  pulumi.String(s.ReasoningEffortPass3),
+		contract.EnvMaxConcurrency:        pulumi.String(strconv.Itoa(s.MaxConcurrentExecutions)),
+		contract.EnvConcurrencyController: pulumi.String(controller.EnvValue(s)),
+		contract.EnvAdmissionBuffer:       pulumi.String(strconv.Itoa(s.AdmissionBuffer)),
+		contract.EnvMaxPartitions:         pulumi.String(strconv.Itoa(s.MaxPartitionsPerRun)),
+		contract.EnvMaxJobs:               pulumi.String(strconv.Itoa(s.MaxJobsPerPartition)),
+		contract.EnvMaxAttempts:           pulumi.String(strconv.Itoa(s.MaxAttempts)),
+		contract.EnvMessageGroups:         pulumi.String(strconv.Itoa(s.MessageGroups)),
+		contract.EnvLockTimeout:           pulumi.String(strconv.Itoa(int(s.LockTimeout.Seconds()))),
+		contract.EnvBreakerFailures:       pulumi.String(strconv.Itoa(s.BreakerFailures)),
+		contract.EnvBreakerCooldown:       pulumi.String(strconv.Itoa(int(s.BreakerCooldown.Seconds()))),
+		contract.EnvPassTimeout:           pulumi.String(strconv.Itoa(int(s.PassTimeout.Seconds()))),
+		contract.EnvMetricsNamespace:      pulumi.String(contract.MetricsNamespace),
 	}
 }
 

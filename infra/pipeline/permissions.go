@@ -83,10 +83,14 @@ func (g grants) enrich() []Statement {
 			}
 		}
 	}
-	return slices.Concat(g.common(g.names.EnrichFunction), g.bronze("s3:GetObject", "s3:PutObject"), []Statement{
+	st := slices.Concat(g.common(g.names.EnrichFunction), g.bronze("s3:GetObject", "s3:PutObject"), []Statement{
 		{Sid: "Models", Actions: []string{"bedrock:InvokeModel"}, Resources: models},
 		g.statusTable("dynamodb:GetItem", "dynamodb:UpdateItem"),
 	})
+	if g.s.AdaptiveConcurrency { // the concurrency controller runs in the pass
+		st = append(st, g.semaphoreTable("dynamodb:GetItem", "dynamodb:UpdateItem"))
+	}
+	return st
 }
 
 func (g grants) cleanup() []Statement {
