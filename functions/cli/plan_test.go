@@ -64,7 +64,7 @@ func TestPlanDiscoveryCapAndSmallBacklogs(t *testing.T) {
 		t.Fatalf("warnings %q lack the discovery cap or the full quota", p.Warnings)
 	}
 	out := runText(t, "plan", "--stack", "prod", "--jobs", "1")
-	for _, want := range []string{"1 job takes:           1.5 minutes once queued", "cost of 1 job:", "models: openai.gpt-oss-120b-1:0, "} {
+	for _, want := range []string{"1 job takes:          1.5 minutes once queued", "cost of 1 job:", "models: openai.gpt-oss-120b-1:0, "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
