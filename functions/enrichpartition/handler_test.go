@@ -624,7 +624,7 @@ func TestPassWithoutTheClaimCallsNoModelAndWritesNothing(t *testing.T) {
 		}
 	}
 	h, err := New(cfg, cfg, Options{Stack: "test", BronzeBucket: testBucket, BreakerFailures: 1000, BreakerCooldown: time.Second,
-		Models: map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
+		Models:         map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
 		AcceptEmulated: true, StatusTable: table}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
 	if err != nil {
 		t.Fatal(err)
