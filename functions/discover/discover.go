@@ -37,6 +37,9 @@ type Options struct {
 	MaxPartitions int // partitions read per run
 	MaxJobs       int // jobs published per partition per run, and FAILED jobs retried per run
 	MaxAttempts   int // a FAILED job with fewer attempts is published again
+	// MaxConcurrent is the stack's concurrency: it paces the retries of FAILED jobs
+	// (RetryBacklogPerSlot); 0 keeps them at MaxJobs per run.
+	MaxConcurrent int
 	MessageGroups int
 	// Settle is how long after its hour ends a partition is taken as fully written;
 	// until then each run revisits it and the cursor stays before it.
@@ -85,6 +88,7 @@ func OptionsFromEnv() (Options, error) {
 		{contract.EnvMaxJobs, &o.MaxJobs},
 		{contract.EnvMaxAttempts, &o.MaxAttempts},
 		{contract.EnvMessageGroups, &o.MessageGroups},
+		{contract.EnvMaxConcurrency, &o.MaxConcurrent},
 	} {
 		n, err := strconv.Atoi(os.Getenv(v.name))
 		if err != nil || n <= 0 {
@@ -427,10 +431,24 @@ func (h *Handler) prepare(ctx context.Context, c candidate, force bool) (*queue.
 	return &e, nil
 }
 
+// RetryBacklogPerSlot paces the retries of FAILED jobs by capacity: a run tops the
+// queue up to this many messages per concurrency slot, so an outage's failures drain
+// as fast as the slots take them (T1), and a queue already full gets none.
+const RetryBacklogPerSlot = 10
+
 // retryFailed republishes FAILED jobs that have attempts left, found through the
-// status index, at most MaxJobs per run.
+// status index: at least MaxJobs per run, more while the queue holds fewer than
+// RetryBacklogPerSlot messages per slot.
 func (h *Handler) retryFailed(ctx context.Context, res *Result) error {
-	jobs, err := h.failedJobs(ctx, h.opts.MaxJobs)
+	limit := h.opts.MaxJobs
+	if h.opts.MaxConcurrent > 0 {
+		depth, err := h.publisher.Depth(ctx)
+		if err != nil {
+			return err
+		}
+		limit = max(limit, RetryBacklogPerSlot*h.opts.MaxConcurrent-depth)
+	}
+	jobs, err := h.failedJobs(ctx, limit)
 	if err != nil || len(jobs) == 0 {
 		return err
 	}
