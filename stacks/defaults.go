@@ -2,8 +2,12 @@ package stacks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
+
+// Names are the stacks of the project, in promotion order; Defaults knows each.
+var Names = []string{"dev", "staging", "prod"}
 
 // DefaultModel is the model used for every pass unless a stack tunes it.
 const DefaultModel = "openai.gpt-oss-120b-1:0"
@@ -76,7 +80,7 @@ func Defaults(stack string) (Settings, error) {
 		s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout = 50, 10, 300*time.Second
 		s.LogRetentionDays = 90
 	default:
-		return Settings{}, fmt.Errorf("unknown stack %q: want dev, staging or prod", stack)
+		return Settings{}, fmt.Errorf("unknown stack %q: want %s", stack, strings.Join(Names, ", "))
 	}
 	return s, nil
 }

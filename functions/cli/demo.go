@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 )
 
-func init() {
+func newDemoCmd(o *Options) *cobra.Command {
 	var (
 		partitions, perPartition int
 		seed                     uint64
@@ -34,15 +33,15 @@ func init() {
 			"--bedrock aws sends the model calls to Amazon Bedrock with the default AWS credentials.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			o := localrun.DemoOptions{
+			d := localrun.DemoOptions{
 				Settings: s, Partitions: partitions, JobsPerPartition: perPartition, Seed: seed,
 				OutDir: outDir, Timeout: timeout,
 			}
-			if err := o.Validate(); err != nil {
+			if err := d.Validate(); err != nil {
 				return usageErr("demo: %v (--partitions, --jobs, --timeout, --out)", err)
 			}
 			switch bedrock {
@@ -52,33 +51,28 @@ func init() {
 				if err != nil {
 					return fmt.Errorf("AWS credentials for Bedrock: %w", err)
 				}
-				o.ModelConfig = &cfg
+				d.ModelConfig = &cfg
 			default:
 				return usageErr("--bedrock %q: want offline or aws", bedrock)
 			}
 			total := partitions * perPartition
-			bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-				progressbar.OptionSetDescription("enriching"), progressbar.OptionShowCount(),
-				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond))
-			o.Tick = func(p localrun.Progress) {
-				_ = bar.Set(p.Done)
-				bar.Describe(fmt.Sprintf("enriching (slots %d, in flight %d)", p.SlotsInUse, p.Total-p.Done))
+			bar := newBar(cmd.ErrOrStderr(), total, "enriching")
+			d.Tick = func(p localrun.Progress) {
+				bar.set(p.Done, fmt.Sprintf("enriching (slots %d, in flight %d)", p.SlotsInUse, p.Total-p.Done))
 			}
 			// The handlers log to the default logger; the progress bar owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", flagStack, total, partitions)
-			sum, err := localrun.Demo(cmd.Context(), o)
+			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", o.Stack, total, partitions)
+			sum, err := localrun.Demo(cmd.Context(), d)
 			if err != nil {
-				_ = bar.Exit() // the bar shows how far it got, not 100 %
-				fmt.Fprintln(cmd.ErrOrStderr())
+				bar.stop() // the bar shows how far it got, not 100 %
 				if sum.BronzeDir != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "finished results are saved in %s; a rerun is served them from the cache\n", sum.BronzeDir)
 				}
 				return err
 			}
-			_ = bar.Finish()
-			fmt.Fprintln(cmd.ErrOrStderr())
-			if flagJSON {
+			bar.done()
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
 			}
 			printDemoSummary(cmd.OutOrStdout(), sum)
@@ -91,7 +85,7 @@ func init() {
 	cmd.Flags().StringVar(&outDir, "out", "demo-output", "directory for the Bronze results (and the cache of the next run)")
 	cmd.Flags().StringVar(&bedrock, "bedrock", "offline", "offline (the emulator's offline model) or aws (real Bedrock)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "give up after this long")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
@@ -101,10 +95,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 	}
 	sort.Strings(statuses)
 	fmt.Fprintf(w, "demo finished in %s\n", s.Wall.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "  jobs:        ")
-	for _, k := range statuses {
-		fmt.Fprintf(w, "%s %d  ", k, s.Jobs[k])
+	counts := make([]string, len(statuses))
+	for i, k := range statuses {
+		counts[i] = fmt.Sprintf("%s %d", k, s.Jobs[k])
 	}
+	fmt.Fprintf(w, "  jobs:        %s", strings.Join(counts, ", "))
 	fmt.Fprintf(w, "\n  passes:      %d stored, %d served from cache\n", s.Passes, s.CacheHits)
 	fmt.Fprintf(w, "  model:       %s, %d calls\n", s.Model, s.ModelCalls)
 	fmt.Fprintf(w, "  tokens:      %d in, %d out\n", s.Tokens.Input, s.Tokens.Output)
@@ -124,7 +119,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 		if j.LastError != nil {
 			reason = j.LastError.Error + ": " + j.LastError.Cause
 		}
-		fmt.Fprintf(w, "  %s %s after %d attempts: %s\n", j.Overall, j.ID, j.Attempts, reason)
+		attempts := "attempts"
+		if j.Attempts == 1 {
+			attempts = "attempt"
+		}
+		fmt.Fprintf(w, "  %s %s after %d %s: %s\n", j.Overall, j.ID, j.Attempts, attempts, reason)
 	}
 	fmt.Fprintf(w, "  report:      %s (charts of slots in use and jobs done, every result)\n", s.Report)
 	printResults(w, s)

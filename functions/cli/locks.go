@@ -12,13 +12,13 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newLocksCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "locks",
 		Short: "Semaphore slots: count, limit, holders with their age and execution status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -26,9 +26,12 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), s, s.print)
+			return o.output(cmd.OutOrStdout(), s, s.print)
 		},
-	})
+	}
+}
+
+func newReconcileCmd(o *Options) *cobra.Command {
 	var apply bool
 	reconcile := &cobra.Command{
 		Use:   "reconcile",
@@ -38,11 +41,11 @@ func init() {
 			"and set the count to the number of holders. --apply runs that sweep.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			s, err := workflowStackSettings(flagStack)
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -50,11 +53,11 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	reconcile.Flags().BoolVar(&apply, "apply", false, "release and repair; without it nothing is changed")
-	Root.AddCommand(reconcile)
+	return reconcile
 }
 
 type reconcileReport struct {

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -14,7 +12,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 )
 
-func init() {
+func newSampleCmd(o *Options) *cobra.Command {
 	var (
 		partitions, perPartition int
 		seed                     uint64
@@ -41,24 +39,24 @@ func init() {
 				}
 				last = t
 			}
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			if !flagLocal { // generated postings never go to a real Silver bucket
+			if !o.Local { // generated postings never go to a real Silver bucket
 				return usageErr("sample writes only to the local cloud: add --local (and start it with enrichctl local up)")
 			}
-			cfg, err := awsConfig(cmd.Context())
+			cfg, err := o.awsConfig(cmd.Context())
 			if err != nil {
 				return err
 			}
 			parts := sample.Partitions(last, partitions)
 			keys, err := sample.WritePartitions(cmd.Context(), s3.NewFromConfig(cfg), s.SilverBucket, s.SilverPrefix, parts, perPartition, seed)
 			if err != nil {
-				return localHint(fmt.Errorf("write sample Silver: %w", err))
+				return fmt.Errorf("write sample Silver: %w", err) // Run adds how to start the local cloud
 			}
 			from, to := parts[0].String(), parts[len(parts)-1].String()
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 					"bucket": s.SilverBucket, "keys": keys, "jobs": partitions * perPartition, "from": from, "to": to,
 				})
@@ -66,7 +64,7 @@ func init() {
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d postings in %d partitions (%s … %s) to s3://%s/%s\n"+
 				"  discovery of `local up` picks them up within a minute; to enrich them now:\n"+
 				"  enrichctl --local --stack %s backfill --from %s --to %s\n",
-				partitions*perPartition, partitions, from, to, s.SilverBucket, s.SilverPrefix, flagStack, from, to)
+				partitions*perPartition, partitions, from, to, s.SilverBucket, s.SilverPrefix, o.Stack, from, to)
 			return nil
 		},
 	}
@@ -74,13 +72,5 @@ func init() {
 	cmd.Flags().IntVar(&perPartition, "jobs", 5, "postings per partition")
 	cmd.Flags().Uint64Var(&seed, "seed", uint64(time.Now().Unix()), "seed of the posting generator (default: the time, so every run writes new postings)")
 	cmd.Flags().StringVar(&end, "end", "", "last partition hour, UTC (2006-01-02T15)")
-	Root.AddCommand(cmd)
-}
-
-// localHint adds how to start the local cloud to an error that says it is not there.
-func localHint(err error) error {
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("%w\n(is the local cloud running? start it with: enrichctl local up --stack %s)", err, flagStack)
-	}
-	return err
+	return cmd
 }

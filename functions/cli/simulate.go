@@ -14,7 +14,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-func init() {
+func newSimulateCmd(o *Options) *cobra.Command {
 	var (
 		jobs, rpm int
 		latency   time.Duration
@@ -37,7 +37,7 @@ func init() {
 			"by side (capacity_ratio, throttled_share, attempts_lost_to_throttling per policy).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
@@ -50,11 +50,11 @@ func init() {
 			// The handlers log to the default logger; the report owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if scenario != "" {
-				return runScenario(cmd, s, scenario, jobs, latency, rpm, timeout)
+				return runScenario(cmd, s, scenario, jobs, latency, rpm, timeout, o.JSON)
 			}
 			var results []simulate.Result
 			for _, p := range policies {
-				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, flagStack, p, latency, rpm)
+				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, o.Stack, p, latency, rpm)
 				r, err := simulate.Run(cmd.Context(), simulate.Options{
 					Settings: s, Policy: p, Jobs: jobs, Latency: latency, RPM: rpm, Seed: 7, Timeout: timeout,
 				})
@@ -63,7 +63,7 @@ func init() {
 				}
 				results = append(results, r)
 			}
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 			}
 			return printSimulation(cmd.OutOrStdout(), results)
@@ -75,7 +75,7 @@ func init() {
 	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours or original")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up a run after this long")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "hidden-capacity: adaptive against fixed concurrency under a capacity the stack does not know")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printSimulation(w io.Writer, results []simulate.Result) error {
@@ -91,7 +91,7 @@ func printSimulation(w io.Writer, results []simulate.Result) error {
 }
 
 // runScenario runs a named scenario; flags the user set override its defaults.
-func runScenario(cmd *cobra.Command, s stacks.Settings, name string, jobs int, latency time.Duration, rpm int, timeout time.Duration) error {
+func runScenario(cmd *cobra.Command, s stacks.Settings, name string, jobs int, latency time.Duration, rpm int, timeout time.Duration, jsonOut bool) error {
 	if name != simulate.ScenarioHiddenCapacity {
 		return usageErr("--scenario %q: want %s", name, simulate.ScenarioHiddenCapacity)
 	}
@@ -115,7 +115,7 @@ func runScenario(cmd *cobra.Command, s stacks.Settings, name string, jobs int, l
 	if err != nil {
 		return err
 	}
-	if flagJSON {
+	if jsonOut {
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

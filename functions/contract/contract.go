@@ -75,11 +75,14 @@ const (
 	EnvBreakerCooldown       = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
 	EnvPassTimeout           = "PASS_TIMEOUT_SECONDS"
 	EnvMetricsNamespace      = "METRICS_NAMESPACE"
-	EnvStack                 = "STACK"
-	EnvAWSEndpointURL        = "AWS_ENDPOINT_URL"
-	DefaultSilverPrefix      = "linkedin/"
-	MetricsNamespace         = "AIEnrichment"
-	DefaultCursorKeyName     = "ai_enrichment/_cursor/discover.json"
+	// EnvLateLookbackHours (optional) sets how far behind its cursor discovery looks
+	// for late Silver; 0 turns the look-back off.
+	EnvLateLookbackHours = "LATE_LOOKBACK_HOURS"
+	EnvStack             = "STACK"
+	EnvAWSEndpointURL    = "AWS_ENDPOINT_URL"
+	DefaultSilverPrefix  = "linkedin/"
+	MetricsNamespace     = "AIEnrichment"
+	DefaultCursorKeyName = "ai_enrichment/_cursor/discover.json"
 )
 
 // Semaphore table layout (kept from the original so operators recognise it).

@@ -37,13 +37,19 @@ type Options struct {
 	MaxPartitions int // partitions read per run
 	MaxJobs       int // jobs published per partition per run, and FAILED jobs retried per run
 	MaxAttempts   int // a FAILED job with fewer attempts is published again
+	// MaxConcurrent is the stack's concurrency: it paces the retries of FAILED jobs
+	// (RetryBacklogPerSlot); 0 keeps them at MaxJobs per run.
+	MaxConcurrent int
 	MessageGroups int
 	// Settle is how long after its hour ends a partition is taken as fully written;
 	// until then each run revisits it and the cursor stays before it.
 	Settle    time.Duration
-	CursorKey string    // Bronze key of the cursor
-	Stack     string    // metric dimension
-	Metrics   io.Writer // EMF lines; os.Stdout when nil
+	CursorKey string // Bronze key of the cursor
+	// LateLookback is how far behind the cursor each run looks for Silver that landed
+	// late (default DefaultLateLookback; LATE_LOOKBACK_HOURS).
+	LateLookback time.Duration
+	Stack        string    // metric dimension
+	Metrics      io.Writer // EMF lines; os.Stdout when nil
 }
 
 // OptionsFromEnv reads the options from the environment variables the stack sets.
@@ -57,6 +63,14 @@ func OptionsFromEnv() (Options, error) {
 		Settle:       DefaultSettle,
 		CursorKey:    contract.DefaultCursorKeyName,
 		Stack:        os.Getenv(contract.EnvStack),
+		LateLookback: DefaultLateLookback,
+	}
+	if v := os.Getenv(contract.EnvLateLookbackHours); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Options{}, fmt.Errorf("environment variable %s=%q: want a number of hours", contract.EnvLateLookbackHours, v)
+		}
+		o.LateLookback = time.Duration(n) * time.Hour
 	}
 	for _, name := range []string{contract.EnvSilverBucket, contract.EnvBronzeBucket, contract.EnvStatusTable, contract.EnvQueueURL} {
 		if os.Getenv(name) == "" {
@@ -74,6 +88,7 @@ func OptionsFromEnv() (Options, error) {
 		{contract.EnvMaxJobs, &o.MaxJobs},
 		{contract.EnvMaxAttempts, &o.MaxAttempts},
 		{contract.EnvMessageGroups, &o.MessageGroups},
+		{contract.EnvMaxConcurrency, &o.MaxConcurrent},
 	} {
 		n, err := strconv.Atoi(os.Getenv(v.name))
 		if err != nil || n <= 0 {
@@ -103,6 +118,7 @@ type Result struct {
 	// UnreadableFiles could not be read this run (gone, denied, a 5xx after the SDK's
 	// retries): skipped, and their partition keeps the cursor so the next run retries.
 	UnreadableFiles []string `json:"unreadable_files,omitempty"`
+	LateFiles       int      `json:"late_files"` // files found behind the cursor (L10)
 	// OutOfTime: the run stopped taking partitions to finish within its deadline.
 	OutOfTime       bool             `json:"out_of_time,omitempty"`
 	Rows            int              `json:"rows"`
@@ -183,11 +199,15 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 		settled := h.now().After(pf.Partition.End().Add(h.opts.Settle))
 		if contiguous && finished && settled {
 			done = pf.Partition.String()
+			h.saveSeen(ctx, pf) // the look-back behind the cursor skips these files
 		} else {
 			contiguous = false
 		}
 	}
 	h.saveProgress(ctx, cur, done, &res)
+	if err := h.lateData(ctx, cur.DoneThrough, &res); err != nil {
+		return res, err
+	}
 	if err := h.retryFailed(ctx, &res); err != nil {
 		return res, err
 	}
@@ -411,10 +431,24 @@ func (h *Handler) prepare(ctx context.Context, c candidate, force bool) (*queue.
 	return &e, nil
 }
 
+// RetryBacklogPerSlot paces the retries of FAILED jobs by capacity: a run tops the
+// queue up to this many messages per concurrency slot, so an outage's failures drain
+// as fast as the slots take them (T1), and a queue already full gets none.
+const RetryBacklogPerSlot = 10
+
 // retryFailed republishes FAILED jobs that have attempts left, found through the
-// status index, at most MaxJobs per run.
+// status index: at least MaxJobs per run, more while the queue holds fewer than
+// RetryBacklogPerSlot messages per slot.
 func (h *Handler) retryFailed(ctx context.Context, res *Result) error {
-	jobs, err := h.failedJobs(ctx, h.opts.MaxJobs)
+	limit := h.opts.MaxJobs
+	if h.opts.MaxConcurrent > 0 {
+		depth, err := h.publisher.Depth(ctx)
+		if err != nil {
+			return err
+		}
+		limit = max(limit, RetryBacklogPerSlot*h.opts.MaxConcurrent-depth)
+	}
+	jobs, err := h.failedJobs(ctx, limit)
 	if err != nil || len(jobs) == 0 {
 		return err
 	}

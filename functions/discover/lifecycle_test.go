@@ -3,8 +3,10 @@ package discover
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -138,5 +140,54 @@ func TestUnreadableObjectIsSkippedAndCounted(t *testing.T) {
 		if !strings.Contains(emf.String(), want) {
 			t.Errorf("EMF %s lacks %s", emf.String(), want)
 		}
+	}
+}
+
+// L10: Silver that lands behind the cursor within the look-back is discovered once: a
+// file added to an hour the cursor passed, and a whole hour written late.
+func TestLateSilverBehindTheCursorIsDiscovered(t *testing.T) {
+	e := newEnv(t, "late", 10, 100)
+	e.h.opts.LateLookback = 6 * time.Hour
+	ps := sample.Partitions(day.Add(5*time.Hour), 3) // hours 3, 4, 5
+	e.write(t, ps[1:], 2, 21)
+	if res := e.run(t, Event{}); res.Published != 4 || res.Cursor != ps[2].String() {
+		t.Fatalf("first run %+v", res)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	// A late file in hour 4, and hour 3 written after hour 5.
+	lateFile := sample.NewGenerator(22).Rows(ps[1], 2)
+	if err := sample.PutFile(ctx, e.s3, e.res.SilverBucket, sample.FileKey("linkedin/", ps[1], 1), lateFile); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, ps[:1], 2, 23)
+	res := e.run(t, Event{})
+	msgs, _ := e.drain(t)
+	if res.LateFiles != 2 || res.Published != 4 || len(msgs) != 4 {
+		t.Fatalf("second run %+v, %d messages: want the 4 late jobs", res, len(msgs))
+	}
+	if again := e.run(t, Event{}); again.LateFiles != 0 || again.Published != 0 {
+		t.Fatalf("third run %+v: late files read twice", again)
+	}
+}
+
+// T1: retries of FAILED jobs are paced by capacity, not a fixed number per run: an
+// empty queue is topped up to RetryBacklogPerSlot messages per slot, a full one gets
+// only the per-run minimum.
+func TestFailedRetriesArePacedByCapacity(t *testing.T) {
+	e := newEnv(t, "pacing", 10, 5)
+	e.h.opts.MaxConcurrent = 2 // a backlog of 20
+	for i := range 30 {
+		e.setStatus(t, fmt.Sprint(3000+i), contract.StatusFailed, 1)
+	}
+	if res := e.run(t, Event{}); res.Retried != 20 {
+		t.Fatalf("first run retried %d, want 20 (the backlog of 2 slots)", res.Retried)
+	}
+	if res := e.run(t, Event{}); res.Retried != 5 {
+		t.Fatalf("second run, queue full, retried %d, want the per-run minimum 5", res.Retried)
+	}
+	e.drain(t)
+	if res := e.run(t, Event{}); res.Retried != 5 {
+		t.Fatalf("third run retried %d, want the 5 left", res.Retried)
 	}
 }

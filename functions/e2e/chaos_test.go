@@ -63,20 +63,23 @@ func requireChaos(t *testing.T) {
 	}
 }
 
-// TestChaos is the long run of `make chaos`.
+// TestChaos is the long run of `make chaos`: 500 jobs with every fault kind, those of
+// the liveness variant included.
 func TestChaos(t *testing.T) {
 	requireChaos(t)
 	runChaos(t, scenario{
-		jobs: 200, concurrency: 10,
+		jobs: 500, concurrency: 10,
 		faults: bedrockemu.Faults{
 			Latency: 200 * time.Millisecond, RequestsPerMinute: 150, ErrorRate: 0.03, Seed: 1,
 			Rules: []bedrockemu.Rule{
 				{Pass: contract.Pass1, First: 12, Kind: bedrockemu.Truncate},
+				{Pass: contract.Pass1, First: 20, Kind: bedrockemu.Throttle},
 				{Pass: contract.Pass2, First: 8, Kind: bedrockemu.ReasoningOnly},
 				{Pass: contract.Pass3, First: 8, Kind: bedrockemu.InternalError},
 			},
 		},
-		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 10, timeout: 40 * time.Minute,
+		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 20,
+		stranded: 20, stoppedBeforeClaim: 10, timeout: 100 * time.Minute,
 	})
 }
 
@@ -102,8 +105,11 @@ func TestChaosSmall(t *testing.T) {
 // discovery that dies between mark and publish, executions that end before their
 // claim, aborts, throttling that must defer instead of failing, and no status-change
 // event at all. Every job must end COMPLETED or PERMANENTLY_FAILED with a reason.
+// It is the short variant `make test` runs (about 2 minutes); -short skips it.
 func TestChaosLiveness(t *testing.T) {
-	requireChaos(t)
+	if testing.Short() {
+		t.Skip("the liveness chaos run takes about 2 minutes")
+	}
 	runChaos(t, scenario{
 		jobs: 10, concurrency: 3,
 		faults: bedrockemu.Faults{

@@ -48,6 +48,7 @@ type Cloud struct {
 	endpoint  string
 	functions *functions
 	bedrock   *bedrockemu.Emulator
+	control   *ControlPlane
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -92,9 +93,10 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
+		control:   newControlPlane(),
 		log:       log,
 	}
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)
@@ -137,6 +139,10 @@ func (c *Cloud) SetReservedConcurrency(name string, n int) { c.functions.setRese
 
 // Bedrock is the Converse emulator, to set faults and read the call log.
 func (c *Cloud) Bedrock() *bedrockemu.Emulator { return c.bedrock }
+
+// ControlPlane answers the Bedrock, Service Quotas and Lambda account calls moto
+// lacks; set its answers to model the account.
+func (c *Cloud) ControlPlane() *ControlPlane { return c.control }
 
 // Close stops the SQS mappings, the gateway and moto, and removes the temp dir.
 func (c *Cloud) Close() error {

@@ -14,6 +14,7 @@ import (
 type gateway struct {
 	functions *functions
 	bedrock   http.Handler
+	control   *ControlPlane
 	moto      *httputil.ReverseProxy
 	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
 	// write without a lock, so two racing conditional writes could both succeed, which
@@ -21,7 +22,7 @@ type gateway struct {
 	dynamo sync.Mutex
 }
 
-func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slog.Logger) *gateway {
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, log *slog.Logger) *gateway {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(motoURL)
@@ -34,12 +35,15 @@ func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slo
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return &gateway{functions: fns, bedrock: bedrock, moto: proxy}
+	return &gateway{functions: fns, bedrock: bedrock, control: control, moto: proxy}
 }
 
 // ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
 // "//" or "..") and a function name may be an escaped ARN.
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.control.serve(w, r) {
+		return
+	}
 	if r.Method == http.MethodPost {
 		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 		if len(parts) == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" {

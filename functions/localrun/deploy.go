@@ -140,7 +140,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		Discover: discover.New(cfg, discover.Options{
 			SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 			StatusTable: names.StatusTable, QueueURL: res.QueueURL, MaxPartitions: s.MaxPartitionsPerRun,
-			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups,
+			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, MaxConcurrent: s.MaxConcurrentExecutions,
 			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Stack: names.Stack, Metrics: o.Metrics,
 		}, o.Log.With("function", names.DiscoverFunction)),
 		Cleanup: cleanup.New(cfg, cleanup.Options{

@@ -197,6 +197,19 @@ func TestForceRerunsEveryPass(t *testing.T) {
 		}
 	}
 	requireSlotsFree(t)
+
+	// D4: a forced run that fails at pass2 leaves no record of the earlier run's pass2 and
+	// pass3, so the retry cannot resume on a mix of old and new results.
+	c.Bedrock().SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: job.JobPostingID, Pass: contract.Pass2, Kind: bedrockemu.ReasoningOnly}}})
+	t.Cleanup(func() { c.Bedrock().SetFaults(bedrockemu.Faults{}) })
+	requireStatus(t, run(t, job, "a3", true), failed, workflow.StateFailed)
+	after := jobStatus(t, job.JobPostingID)
+	if _, kept := after.Passes[contract.Pass2]; kept || after.Passes[contract.Pass3] != (status.Pass{}) {
+		t.Errorf("failed forced run kept the earlier passes: %+v", after.Passes)
+	}
+	if p1 := after.Passes[contract.Pass1]; p1.CompletedAt == j.Passes[contract.Pass1].CompletedAt {
+		t.Errorf("pass1 = %+v, want the forced run's record", p1)
+	}
 }
 
 // TestSameJobTwiceAtOnce starts a second execution of a job while the first holds

@@ -173,6 +173,13 @@ var (
 		Update:    "SET #st = :queued, #at = :zero, #up = :now, #tok = :token REMOVE #ex ADD #pub :one",
 		Condition: "(#st = :seen AND #up = :seenat) OR (#st = :queued AND #tok = :token)",
 	}
+	Forget = Transition{
+		Name: "Forget", Writers: []string{ByStateMachine},
+		Comment:   "a forced run forgets the recorded passes before running them again, so a failure cannot leave old and new prompt versions mixed",
+		From:      []string{contract.StatusInProgress},
+		Update:    "REMOVE #pass1, #pass2, #pass3 SET #up = :now",
+		Condition: "#ex = :exec",
+	}
 	Complete = Transition{
 		Name: "Complete", Writers: []string{ByStateMachine},
 		Comment: "the last pass is recorded: the job is done and the claim given up",
@@ -190,7 +197,7 @@ var (
 )
 
 // Lifecycle lists every transition.
-var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Claim, Defer, Count, DeferAttempt, Record, Complete, Fail, GiveUp, Requeue, Retry}
+var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Claim, Defer, Count, DeferAttempt, Forget, Record, Complete, Fail, GiveUp, Requeue, Retry}
 
 // ForPass binds the #pass placeholder of Record and Complete to one pass.
 func (t Transition) ForPass(p contract.Pass) Transition {

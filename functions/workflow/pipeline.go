@@ -35,6 +35,7 @@ const (
 	StateStartAttempt    = "StartAttempt"
 	StateStartFailed     = "StartFailed"
 	StateRoute           = "ResumeAtFirstIncompletePass"
+	StateForget          = "ForgetPassesForForce"
 	StateResumeAtPass2   = "ResumeAtPass2"
 	StateResumeAtPass3   = "ResumeAtPass3"
 	StateCheckAttempts   = "CheckAttempts"
@@ -139,6 +140,11 @@ func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, 
 	m.Add(StateStartAttempt, p.startAttempt())
 	m.Add(StateStartFailed, failure("start"))
 	m.Add(StateRoute, p.route())
+	forget := p.transition(status.Forget, Params{":now": nowValue, ":exec": execValue})
+	forget.ResultPath = nil
+	forget.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed}}
+	forget.Next = RunPass(contract.Pass1)
+	m.Add(StateForget, forget)
 	m.Add(StateResumeAtPass2, &Pass{
 		Comment:    "pass1 is COMPLETED in Bronze: reuse its result",
 		Parameters: Params{"pass1": Params{"bronze_key.$": storedKey(contract.Pass1)}},
@@ -439,7 +445,7 @@ func (p *pipeline) route() *Choice {
 	return &Choice{
 		Comment: "force re-runs every pass; otherwise skip passes already COMPLETED",
 		Choices: []Rule{
-			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: RunPass(contract.Pass1)},
+			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: StateForget},
 			{Comment: "pass1 and pass2 completed", When: And(completed(contract.Pass1), completed(contract.Pass2)), Next: StateResumeAtPass3},
 			{Comment: "pass1 completed", When: completed(contract.Pass1), Next: StateResumeAtPass2},
 		},

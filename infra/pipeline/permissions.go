@@ -64,6 +64,8 @@ func (g grants) invoke() []Statement {
 	return slices.Concat(g.common(g.names.InvokeFunction), []Statement{
 		{Sid: "Consume", Actions: []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
 			"sqs:GetQueueAttributes", "sqs:SendMessage"}, Resources: []string{g.acct.QueueARN(g.names.Queue)}},
+		// Poison messages go to the DLQ at once instead of blocking their group.
+		{Sid: "DeadLetter", Actions: []string{"sqs:GetQueueUrl", "sqs:SendMessage"}, Resources: []string{g.acct.QueueARN(g.names.DeadLetterQueue)}},
 		{Sid: "Start", Actions: []string{"states:StartExecution", "states:ListExecutions"},
 			Resources: []string{g.acct.StateMachineARN(g.names.StateMachine)}},
 		// An existing execution of a message's publication: running, or ended before its claim.

@@ -275,7 +275,7 @@ func (e *Emulator) record(c Call) {
 
 // answer finds the model's text: a replayed answer, else the offline model's.
 func (e *Emulator) answer(job string, pass contract.Pass, model, user string) (text, source string, err error) {
-	name := replayName(job, pass, model)
+	name := replayName(job, pass, llm.ModelID(model)) // an ARN names the same recorded answers
 	if a, ok := e.replay[name]; ok {
 		return a, SourceReplay, nil
 	}
