@@ -119,10 +119,10 @@ func runScenario(cmd *cobra.Command, s stacks.Settings, name string, jobs int, l
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "policy\tcapacity ratio\tthrottled share\tattempts lost to throttling\tjobs\tcompleted\twall\tmodel calls\tthrottled\tpeak slots")
+	fmt.Fprintln(tw, "policy\tcapacity ratio\tthrottled share\tattempts lost to throttling\tjobs\tcompleted\twall\tmodel calls\tthrottled\tthrottled passes\tthrottled by phase\tpeak slots")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.3f\t%d\t%d\t%d\t%v\t%d\t%d\t%d\n", r.Policy, r.CapacityRatio, r.ThrottledShare, r.AttemptsLostToThrottling,
-			r.Jobs, r.Completed, r.Wall.Round(time.Second), r.ModelCalls, r.Throttled, r.PeakSlots)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.3f\t%d\t%d\t%d\t%v\t%d\t%d\t%d\t%v\t%d\n", r.Policy, r.CapacityRatio, r.ThrottledShare, r.AttemptsLostToThrottling,
+			r.Jobs, r.Completed, r.Wall.Round(time.Second), r.ModelCalls, r.Throttled, r.Throttles.Passes, r.Throttles.ByPhase, r.PeakSlots)
 	}
 	return tw.Flush()
 }

@@ -102,3 +102,41 @@ func capacityUse(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep) C
 	}
 	return c
 }
+
+// Throttles says where a run's throttled attempts came from, to tell the causes
+// apart: ByPhase counts them per quota step (index i: from step i's offset to the
+// next one's), Passes the distinct job passes with at least one throttled attempt
+// (Attempts ÷ Passes is the retries a throttled pass costs, the SDK's and the state
+// machine's together).
+type Throttles struct {
+	Attempts int   `json:"attempts"`
+	Passes   int   `json:"passes"`
+	ByPhase  []int `json:"by_phase"`
+}
+
+// throttleCounts counts the throttled calls per quota step (the first at offset 0
+// from start) and per job pass.
+func throttleCounts(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep) Throttles {
+	steps := append([]QuotaStep(nil), quotas...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At < steps[j].At })
+	t := Throttles{ByPhase: make([]int, len(steps))}
+	passes := map[string]bool{}
+	for _, call := range calls {
+		if call.Outcome != string(bedrockemu.Throttle) {
+			continue
+		}
+		t.Attempts++
+		passes[call.Job+"/"+string(call.Pass)] = true
+		phase := 0
+		for i, st := range steps {
+			if !call.At.Before(start.Add(st.At)) {
+				phase = i
+			}
+		}
+		if len(steps) > 0 {
+			t.ByPhase[phase]++
+		}
+	}
+	t.Passes = len(passes)
+	return t
+}

@@ -45,3 +45,22 @@ func TestCapacityUse(t *testing.T) {
 		t.Fatalf("no calls: %+v", got)
 	}
 }
+
+func TestThrottleCounts(t *testing.T) {
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	th := string(bedrockemu.Throttle)
+	calls := []bedrockemu.Call{
+		{At: at(1), Job: "a", Pass: contract.Pass1, Outcome: th},
+		{At: at(2), Job: "a", Pass: contract.Pass1, Outcome: th}, // the same pass retried
+		{At: at(3), Job: "a", Pass: contract.Pass1, Outcome: "ok"},
+		{At: at(61), Job: "b", Pass: contract.Pass1, Outcome: th},
+		{At: at(62), Job: "a", Pass: contract.Pass2, Outcome: th},
+		{At: at(130), Job: "c", Pass: contract.Pass1, Outcome: "ok"},
+	}
+	quotas := []QuotaStep{{At: time.Minute, RPM: 30}, {RPM: 60}, {At: 2 * time.Minute, RPM: 60}}
+	got := throttleCounts(calls, start, quotas)
+	if got.Attempts != 4 || got.Passes != 3 || len(got.ByPhase) != 3 || got.ByPhase[0] != 2 || got.ByPhase[1] != 2 || got.ByPhase[2] != 0 {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -69,6 +69,7 @@ type Result struct {
 	Throttled           int     `json:"throttled"`
 	PeakSlots           int     `json:"peak_slots"`
 	Capacity
+	Throttles Throttles `json:"throttles"`
 }
 
 // Efficiency is the achieved share of the bound.
@@ -211,6 +212,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	res.Capacity = capacityUse(calls, start, quotas)
+	res.Throttles = throttleCounts(calls, start, quotas)
 	for _, h := range hs {
 		if h.lostToThrottling {
 			res.AttemptsLostToThrottling++
