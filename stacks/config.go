@@ -34,6 +34,7 @@ func fields(s *Settings) map[string]any {
 		"maxAttempts":                 &s.MaxAttempts,
 		"adaptiveConcurrency":         &s.AdaptiveConcurrency,
 		"concurrencyMin":              &s.ConcurrencyMin,
+		"concurrencyInitial":          &s.ConcurrencyInitial,
 		"concurrencyStep":             &s.ConcurrencyStep,
 		"concurrencyDecrease":         &s.ConcurrencyDecrease,
 		"concurrencyCooldown":         &s.ConcurrencyCooldown,

@@ -26,6 +26,7 @@ func Defaults(stack string) (Settings, error) {
 		MaxAttempts:                 3,
 		AdaptiveConcurrency:         true,
 		ConcurrencyMin:              1,
+		ConcurrencyInitial:          2,
 		ConcurrencyStep:             1,
 		ConcurrencyDecrease:         0.5,
 		ConcurrencyCooldown:         90 * time.Second,

@@ -28,6 +28,7 @@ type Settings struct {
 	// ConcurrencyMin and MaxConcurrentExecutions (docs/architecture.md).
 	AdaptiveConcurrency         bool
 	ConcurrencyMin              int           // the effective limit never goes below
+	ConcurrencyInitial          int           // the limit the controller starts from (clamped to min..max)
 	ConcurrencyStep             int           // additive increase after sustained success
 	ConcurrencyDecrease         float64       // multiplicative factor on throttling, in (0, 1)
 	ConcurrencyCooldown         time.Duration // least time between two changes

@@ -81,6 +81,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
 		{"controller minimum above the maximum", "concurrencyMin", "6", "concurrencyMin: is 6; it must be 1 to maxConcurrentExecutions (5)"},
+		{"controller initial limit above the maximum", "concurrencyInitial", "6", "concurrencyInitial: is 6; it must be 1 to maxConcurrentExecutions (5)"},
 		{"controller factor", "concurrencyDecrease", "1.5", "concurrencyDecrease: is 1.5; the factor applied on throttling must be strictly between 0 and 1"},
 		{"controller cooldown", "concurrencyCooldown", "0s", "concurrencyCooldown: is 0s, must be at least 1s"},
 		{"DLQ age beyond retention", "alarmDlqMessageAge", "336h", "alarmDlqMessageAge: is 336h0m0s; use 1m or more, below the DLQ's 336h0m0s retention"},

@@ -62,6 +62,9 @@ func (s Settings) Validate() error {
 	if s.ConcurrencyMin < 1 || s.ConcurrencyMin > s.MaxConcurrentExecutions {
 		bad("concurrencyMin", "is %d; it must be 1 to maxConcurrentExecutions (%d)", s.ConcurrencyMin, s.MaxConcurrentExecutions)
 	}
+	if s.ConcurrencyInitial < 1 || s.ConcurrencyInitial > s.MaxConcurrentExecutions {
+		bad("concurrencyInitial", "is %d; it must be 1 to maxConcurrentExecutions (%d)", s.ConcurrencyInitial, s.MaxConcurrentExecutions)
+	}
 	atLeast("concurrencyStep", s.ConcurrencyStep, 1)
 	if s.ConcurrencyDecrease <= 0 || s.ConcurrencyDecrease >= 1 {
 		bad("concurrencyDecrease", "is %v; the factor applied on throttling must be strictly between 0 and 1", s.ConcurrencyDecrease)

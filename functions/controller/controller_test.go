@@ -48,7 +48,7 @@ func TestSignalOf(t *testing.T) {
 }
 
 // TestObserve drives the shell against the semaphore item in the local cloud: a
-// throttle cuts the limit once per cooldown (the second, at once, is the same
+// first signal writes the initial limit, a throttle cuts it once per cooldown (the second, at once, is the same
 // episode), and a full round of successes with every slot busy adds a step.
 func TestObserve(t *testing.T) {
 	ctx := context.Background()
@@ -68,7 +68,7 @@ func TestObserve(t *testing.T) {
 	db := dynamodb.NewFromConfig(cfg)
 	sem := semaphore.New(db, names.SemaphoreTable)
 	var emf bytes.Buffer
-	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 1}
+	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Initial: 2, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 1}
 	c := New(sem, set, "ctl", metrics.New(&emf, contract.MetricsNamespace), slog.New(slog.DiscardHandler))
 	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return clock }
@@ -83,8 +83,8 @@ func TestObserve(t *testing.T) {
 	if err := c.Observe(ctx, Throttled); err != nil {
 		t.Fatal(err)
 	}
-	if got := limit(); got != 2 { // 5 × 0.5
-		t.Fatalf("after a throttle the limit is %d, want 2", got)
+	if got := limit(); got != 2 { // the initial limit, not a cut from the maximum of 5
+		t.Fatalf("after the first throttle the limit is %d, want the initial 2", got)
 	}
 	if !strings.Contains(emf.String(), contract.MetricEffectiveLimit) {
 		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())

@@ -15,6 +15,10 @@ import (
 // Settings tune the controller (stacks.Settings holds them per stack).
 type Settings struct {
 	Min, Max int
+	// Initial is where an unset limit starts (within [Min, Max]; 0 means Min): the
+	// capacity is unknown, so the controller starts low and earns its way up instead
+	// of starting at the maximum and cutting down under a burst of throttles.
+	Initial int
 	// Step is the additive increase.
 	Step int
 	// Decrease is the multiplicative factor applied on throttling, in (0, 1).
@@ -31,7 +35,7 @@ type Settings struct {
 // checks them).
 func FromStack(s stacks.Settings) Settings {
 	return Settings{
-		Min: s.ConcurrencyMin, Max: s.MaxConcurrentExecutions, Step: s.ConcurrencyStep, Decrease: s.ConcurrencyDecrease,
+		Min: s.ConcurrencyMin, Max: s.MaxConcurrentExecutions, Initial: s.ConcurrencyInitial, Step: s.ConcurrencyStep, Decrease: s.ConcurrencyDecrease,
 		Cooldown: s.ConcurrencyCooldown, SuccessesPerSlot: s.ConcurrencySuccessesPerSlot,
 	}
 }
@@ -48,17 +52,18 @@ const (
 
 // State is what the controller knows when a signal arrives.
 type State struct {
-	Limit     int       // the effective limit; 0 when never set (the maximum)
+	Limit     int       // the effective limit; 0 when never set (acquire enforces the maximum)
 	ChangedAt time.Time // of the last change; zero when never changed
 	Streak    int       // successful calls since the last change, this one included
 	Held      int       // slots in use
 }
 
-// Current is the limit in force: the effective one within [Min, Max].
+// Current is the limit the controller works from: the effective one (Initial when
+// unset) within [Min, Max].
 func (s Settings) Current(st State) int {
 	l := st.Limit
 	if l == 0 {
-		l = s.Max
+		l = s.Initial
 	}
 	return min(s.Max, max(s.Min, l))
 }
@@ -66,6 +71,12 @@ func (s Settings) Current(st State) int {
 // Decide returns the new effective limit after sig, and whether it changes.
 func Decide(s Settings, st State, sig Signal, now time.Time) (int, bool) {
 	cur := s.Current(st)
+	if st.Limit == 0 {
+		// Never set: acquire still enforces the maximum. The first signal, whatever it
+		// is, writes the initial limit (and starts the cooldown, so the throttles of the
+		// calls started under the maximum do not cut it again).
+		return cur, true
+	}
 	settled := st.ChangedAt.IsZero() || now.Sub(st.ChangedAt) >= s.Cooldown
 	next := cur
 	switch sig {

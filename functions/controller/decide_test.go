@@ -7,7 +7,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-var base = Settings{Min: 1, Max: 10, Step: 1, Decrease: 0.5, Cooldown: 30 * time.Second, SuccessesPerSlot: 3}
+var base = Settings{Min: 1, Max: 10, Initial: 3, Step: 1, Decrease: 0.5, Cooldown: 30 * time.Second, SuccessesPerSlot: 3}
 
 func TestDecide(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -21,7 +21,8 @@ func TestDecide(t *testing.T) {
 		changed bool
 	}{
 		{"throttle halves", State{Limit: 8, ChangedAt: long, Held: 8}, Throttled, 4, true},
-		{"throttle from unset starts at the maximum", State{}, Throttled, 5, true},
+		{"unset: a throttle writes the initial limit, not a cut from the maximum", State{Held: 10}, Throttled, 3, true},
+		{"unset: a success writes the initial limit", State{Streak: 1, Held: 10}, Success, 3, true},
 		{"throttle within the cooldown changes nothing", State{Limit: 8, ChangedAt: recent}, Throttled, 8, false},
 		{"throttle never below the minimum", State{Limit: 1, ChangedAt: long}, Throttled, 1, false},
 		{"a factor that rounds back still decreases", State{Limit: 2, ChangedAt: long}, Throttled, 1, true},
@@ -46,7 +47,7 @@ func TestDecide(t *testing.T) {
 // call above it throttles. The limit must settle in a band below and at c (AIMD's
 // sawtooth), never run away, and follow a drop of c to half.
 func TestDecideConverges(t *testing.T) {
-	s := Settings{Min: 1, Max: 40, Step: 1, Decrease: 0.7, Cooldown: 10 * time.Second, SuccessesPerSlot: 3}
+	s := Settings{Min: 1, Max: 40, Initial: 2, Step: 1, Decrease: 0.7, Cooldown: 10 * time.Second, SuccessesPerSlot: 3}
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	st := State{}
 	run := func(capacity int, rounds int) (lo, hi int) {
@@ -70,7 +71,11 @@ func TestDecideConverges(t *testing.T) {
 		}
 		return lo, hi
 	}
-	run(20, 200) // settle
+	// Settling from the initial limit never puts more than one step above the
+	// capacity (started at the maximum, the first round would be 40 on 20).
+	if _, hi := run(20, 200); hi > 21 {
+		t.Fatalf("from the initial limit: reached %d on a capacity of 20", hi)
+	}
 	if lo, hi := run(20, 200); lo < 12 || hi > 21 {
 		t.Fatalf("capacity 20: limit moved in [%d, %d], want within [12, 21]", lo, hi)
 	}
@@ -112,5 +117,22 @@ func TestEnvRoundTrip(t *testing.T) {
 	}
 	if _, _, err := FromEnv(`{"min":0,"max":5}`); err == nil {
 		t.Fatal("want an error for settings out of range")
+	}
+}
+
+func TestInitialClamped(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		s    Settings
+		want int
+	}{
+		{"no initial (an older environment value): the minimum", Settings{Min: 2, Max: 10}, 2},
+		{"below the minimum", Settings{Min: 2, Max: 10, Initial: 1}, 2},
+		{"above a lowered maximum", Settings{Min: 1, Max: 4, Initial: 6}, 4},
+	} {
+		if got, changed := Decide(tc.s, State{}, Success, now); got != tc.want || !changed {
+			t.Errorf("%s: Decide = %d, %v; want %d, true", tc.name, got, changed, tc.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 type envSettings struct {
 	Min              int     `json:"min"`
 	Max              int     `json:"max"`
+	Initial          int     `json:"initial"`
 	Step             int     `json:"step"`
 	Decrease         float64 `json:"decrease"`
 	CooldownSeconds  float64 `json:"cooldown_seconds"`
@@ -26,7 +27,7 @@ func EnvValue(s stacks.Settings) string {
 		return ""
 	}
 	c := FromStack(s)
-	b, _ := json.Marshal(envSettings{c.Min, c.Max, c.Step, c.Decrease, c.Cooldown.Seconds(), c.SuccessesPerSlot})
+	b, _ := json.Marshal(envSettings{c.Min, c.Max, c.Initial, c.Step, c.Decrease, c.Cooldown.Seconds(), c.SuccessesPerSlot})
 	return string(b)
 }
 
@@ -39,8 +40,8 @@ func FromEnv(v string) (s Settings, ok bool, err error) {
 	if err := json.Unmarshal([]byte(v), &e); err != nil {
 		return Settings{}, false, fmt.Errorf("controller settings %q: %w", v, err)
 	}
-	s = Settings{Min: e.Min, Max: e.Max, Step: e.Step, Decrease: e.Decrease, Cooldown: time.Duration(e.CooldownSeconds * float64(time.Second)), SuccessesPerSlot: e.SuccessesPerSlot}
-	if s.Min < 1 || s.Max < s.Min || s.Step < 1 || s.Decrease <= 0 || s.Decrease >= 1 || s.Cooldown <= 0 || s.SuccessesPerSlot < 1 {
+	s = Settings{Min: e.Min, Max: e.Max, Initial: e.Initial, Step: e.Step, Decrease: e.Decrease, Cooldown: time.Duration(e.CooldownSeconds * float64(time.Second)), SuccessesPerSlot: e.SuccessesPerSlot}
+	if s.Min < 1 || s.Max < s.Min || s.Initial < 0 || s.Initial > s.Max || s.Step < 1 || s.Decrease <= 0 || s.Decrease >= 1 || s.Cooldown <= 0 || s.SuccessesPerSlot < 1 {
 		return Settings{}, false, fmt.Errorf("controller settings %q: out of range", v)
 	}
 	return s, true, nil
