@@ -8,10 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,64 +23,27 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
 
-// Options configure the handler.
-type Options struct {
-	StateMachineARN string
-	SemaphoreTable  string
-	StatusTable     string
-	LockTimeout     time.Duration // unknown holders older than this are released
-	Stack           string        // metric dimension
-	Namespace       string        // metrics namespace
-	Metrics         io.Writer     // EMF lines; os.Stdout when nil
-}
-
-// OptionsFromEnv reads the options the Pulumi program sets.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		StateMachineARN: os.Getenv(contract.EnvStateMachineARN),
-		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
-		StatusTable:     os.Getenv(contract.EnvStatusTable),
-		Stack:           os.Getenv(contract.EnvStack),
-		Namespace:       os.Getenv(contract.EnvMetricsNamespace),
-	}
-	for _, name := range []string{contract.EnvStateMachineARN, contract.EnvSemaphoreTable, contract.EnvStatusTable} {
-		if os.Getenv(name) == "" {
-			return Options{}, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	secs, err := strconv.Atoi(os.Getenv(contract.EnvLockTimeout))
-	if err != nil || secs <= 0 {
-		return Options{}, fmt.Errorf("environment variable %s=%q: want a positive number of seconds", contract.EnvLockTimeout, os.Getenv(contract.EnvLockTimeout))
-	}
-	o.LockTimeout = time.Duration(secs) * time.Second
-	return o, nil
-}
-
 // Handler is the CleanupLocks Lambda handler.
 type Handler struct {
 	sfn     *sfn.Client
 	db      *dynamodb.Client
 	sem     *semaphore.Semaphore
 	opts    Options
+	log     *slog.Logger
 	metrics *metrics.Emitter
 	now     func() time.Time
 }
 
 // New builds the handler.
-func New(cfg aws.Config, opts Options) *Handler {
-	if opts.Namespace == "" {
-		opts.Namespace = contract.MetricsNamespace
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = os.Stdout
-	}
+func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
 	db := dynamodb.NewFromConfig(cfg)
 	return &Handler{
 		sfn:     sfn.NewFromConfig(cfg),
 		db:      db,
 		sem:     semaphore.New(db, opts.SemaphoreTable),
 		opts:    opts,
-		metrics: metrics.New(opts.Metrics, opts.Namespace),
+		log:     log,
+		metrics: m,
 		now:     time.Now,
 	}
 }
@@ -130,7 +90,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	res := Result{Mode: "event", Checked: 1}
 	if d.StateMachineArn != h.opts.StateMachineARN || !failed(sfntypes.ExecutionStatus(d.Status)) {
 		res.Mode = "ignored"
-		slog.InfoContext(ctx, "status change ignored", "execution", d.Name, "status", d.Status, "state_machine", d.StateMachineArn)
+		h.log.InfoContext(ctx, "status change ignored", "execution", d.Name, "status", d.Status, "state_machine", d.StateMachineArn)
 		return res, nil
 	}
 	input := ""
@@ -141,7 +101,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 		res.Errors++
 		return res, err // the asynchronous invoke is retried
 	}
-	slog.InfoContext(ctx, "cleanup done", "result", res)
+	h.log.InfoContext(ctx, "cleanup done", "result", res)
 	return res, nil
 }
 
@@ -177,14 +137,14 @@ func (h *Handler) releaseEnded(ctx context.Context, execution string, status sfn
 	}
 	if released {
 		res.Released++
-		slog.InfoContext(ctx, "slot released", "execution", execution, "status", string(status))
+		h.log.InfoContext(ctx, "slot released", "execution", execution, "status", string(status))
 	}
 	if status == sfntypes.ExecutionStatusSucceeded {
 		return nil
 	}
 	jobID := jobOf(execution, input)
 	if jobID == "" {
-		slog.WarnContext(ctx, "no job id in execution name or input; claim left alone", "execution", execution)
+		h.log.WarnContext(ctx, "no job id in execution name or input; claim left alone", "execution", execution)
 		return nil
 	}
 	cleared, err := h.releaseClaim(ctx, jobID, execution, status)
@@ -193,7 +153,7 @@ func (h *Handler) releaseEnded(ctx context.Context, execution string, status sfn
 	}
 	if cleared {
 		res.ClaimsReleased++
-		slog.InfoContext(ctx, "claim released", "execution", execution, "job_posting_id", jobID, "status", string(status))
+		h.log.InfoContext(ctx, "claim released", "execution", execution, "job_posting_id", jobID, "status", string(status))
 	}
 	return nil
 }
@@ -287,7 +247,7 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 		res.Checked++
 		if err := h.sweepHolder(ctx, holder, &res); err != nil {
 			res.Errors++
-			slog.ErrorContext(ctx, "sweep holder", "execution", holder.Execution, "error", err.Error())
+			h.log.ErrorContext(ctx, "sweep holder", "execution", holder.Execution, "error", err.Error())
 		}
 	}
 	drift, err := h.sem.Reconcile(ctx, true)
@@ -296,16 +256,16 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 	}
 	res.Drift = drift
 	if drift != 0 {
-		slog.WarnContext(ctx, "semaphore count drift repaired", "drift", drift)
+		h.log.WarnContext(ctx, "semaphore count drift repaired", "drift", drift)
 	}
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, map[string]any{"drift_signed": drift},
 		metrics.Metric{Name: contract.MetricSemaphoreDrift, Value: float64(abs(drift)), Unit: metrics.Count},
 		metrics.Metric{Name: contract.MetricSlotsReleased, Value: float64(res.Released), Unit: metrics.Count},
 		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(len(st.Holders) - res.Released), Unit: metrics.Count},
 	); err != nil {
-		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}
-	slog.InfoContext(ctx, "cleanup done", "result", res)
+	h.log.InfoContext(ctx, "cleanup done", "result", res)
 	return res, nil
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -164,7 +165,7 @@ func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Sett
 		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 		StatusTable: t.names.StatusTable, QueueURL: queueURL, MaxPartitions: 1, MaxJobs: b.batch,
 		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
-	}, slog.New(slog.DiscardHandler))
+	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
 
 	bar := progressbar.NewOptions(len(parts), progressbar.OptionSetWriter(progress), progressbar.OptionShowCount(),
 		progressbar.OptionSetDescription("partitions"), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond))

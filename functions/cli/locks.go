@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
 func init() {
@@ -91,8 +93,8 @@ func (t *target) reconcile(ctx context.Context, lockTimeout time.Duration, apply
 	}
 	sweep, err := cleanup.New(t.cfg, cleanup.Options{
 		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
-		LockTimeout: lockTimeout, Stack: t.names.Stack, Namespace: contract.MetricsNamespace, Metrics: io.Discard,
-	}).Sweep(ctx)
+		LockTimeout: lockTimeout, Stack: t.names.Stack,
+	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace)).Sweep(ctx)
 	r.Sweep = &sweep
 	if err != nil {
 		return r, fmt.Errorf("sweep: %w", err)

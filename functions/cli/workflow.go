@@ -75,12 +75,7 @@ func renderedPipeline() (*workflow.StateMachine, error) {
 		return nil, err
 	}
 	n := names()
-	env := workflow.Env{
-		Region:            renderRegion,
-		AccountID:         renderAccount,
-		EnrichFunctionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", renderRegion, renderAccount, n.EnrichFunction),
-	}
-	return workflow.Pipeline(n, s, env)
+	return workflow.Pipeline(n, s, contract.Account{Partition: "aws", Region: renderRegion, ID: renderAccount})
 }
 
 // workflowStackSettings loads Pulumi.<stack>.yaml from the repository root, found by

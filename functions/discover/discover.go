@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,66 +18,10 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
-
-// Options configure a Handler.
-type Options struct {
-	SilverBucket  string
-	SilverPrefix  string
-	BronzeBucket  string
-	StatusTable   string
-	QueueURL      string
-	MaxPartitions int // partitions read per run
-	MaxJobs       int // jobs published per partition per run, and FAILED jobs retried per run
-	MaxAttempts   int // a FAILED job with fewer attempts is published again
-	MessageGroups int
-	// Settle is how long after its hour ends a partition is taken as fully written;
-	// until then each run revisits it and the cursor stays before it.
-	Settle    time.Duration
-	CursorKey string // Bronze key of the cursor
-}
-
-// OptionsFromEnv reads the options from the environment variables the stack sets.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		SilverBucket: os.Getenv(contract.EnvSilverBucket),
-		SilverPrefix: os.Getenv(contract.EnvSilverPrefix),
-		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
-		StatusTable:  os.Getenv(contract.EnvStatusTable),
-		QueueURL:     os.Getenv(contract.EnvQueueURL),
-		Settle:       DefaultSettle,
-		CursorKey:    contract.DefaultCursorKeyName,
-	}
-	for _, name := range []string{contract.EnvSilverBucket, contract.EnvBronzeBucket, contract.EnvStatusTable, contract.EnvQueueURL} {
-		if os.Getenv(name) == "" {
-			return Options{}, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	if o.SilverPrefix == "" {
-		o.SilverPrefix = contract.DefaultSilverPrefix
-	}
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{
-		{contract.EnvMaxPartitions, &o.MaxPartitions},
-		{contract.EnvMaxJobs, &o.MaxJobs},
-		{contract.EnvMaxAttempts, &o.MaxAttempts},
-		{contract.EnvMessageGroups, &o.MessageGroups},
-	} {
-		n, err := strconv.Atoi(os.Getenv(v.name))
-		if err != nil || n <= 0 {
-			return Options{}, fmt.Errorf("environment variable %s=%q: want a positive integer", v.name, os.Getenv(v.name))
-		}
-		*v.dst = n
-	}
-	return o, nil
-}
-
-// DefaultSettle leaves Spark time to finish writing an hour's partition.
-const DefaultSettle = 30 * time.Minute
 
 // Event is the handler input: an EventBridge scheduled event (its content is ignored)
 // or a backfill naming partitions. A backfill neither reads nor moves the cursor, and
@@ -116,11 +58,12 @@ type Handler struct {
 	db        *dynamodb.Client
 	publisher *queue.Publisher
 	log       *slog.Logger
+	metrics   *metrics.Emitter
 	now       func() time.Time
 }
 
 // New builds a handler on real SDK clients.
-func New(cfg aws.Config, opts Options, log *slog.Logger) *Handler {
+func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
 	s3c := s3.NewFromConfig(cfg)
 	return &Handler{
 		opts:      opts,
@@ -130,6 +73,7 @@ func New(cfg aws.Config, opts Options, log *slog.Logger) *Handler {
 		db:        dynamodb.NewFromConfig(cfg),
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
 		log:       log,
+		metrics:   m,
 		now:       time.Now,
 	}
 }

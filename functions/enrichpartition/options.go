@@ -2,15 +2,17 @@ package enrichpartition
 
 import (
 	"fmt"
-	"os"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 )
 
-// Options configure the handler; OptionsFromEnv reads them from the Lambda environment
-// the Pulumi program sets.
+// Options configure the handler; Spec reads them from the Lambda environment the
+// Pulumi program sets.
 type Options struct {
 	Stack           string // metric dimension, so stacks sharing an account stay apart
 	BronzeBucket    string
@@ -23,43 +25,71 @@ type Options struct {
 	ModelReadTimeout time.Duration
 }
 
-// OptionsFromEnv reads the handler's settings from contract.Env* variables.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		Stack:        os.Getenv(contract.EnvStack),
-		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
-		Models: map[contract.Pass]string{
-			contract.Pass1: os.Getenv(contract.EnvModelPass1),
-			contract.Pass2: os.Getenv(contract.EnvModelPass2),
-			contract.Pass3: os.Getenv(contract.EnvModelPass3),
-		},
-		ServiceTier:     os.Getenv(contract.EnvServiceTier),
-		BreakerFailures: 5,
-		BreakerCooldown: time.Minute,
-	}
-	if v := os.Getenv(contract.EnvBreakerFailures); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("%s=%q: want a positive integer", contract.EnvBreakerFailures, v)
+// writeMargin is the part of the pass timeout kept for the Bronze writes after the
+// model answers.
+const writeMargin = 15 * time.Second
+
+// Spec is what EnrichPartition reads from its environment and the AWS calls it
+// makes. Adding a setting or a call is one line here.
+var Spec = spec.Function[Options]{
+	Key:  "enrich-partition",
+	Name: func(n contract.Names) string { return n.EnrichFunction },
+	Defaults: func() Options {
+		return Options{Models: map[contract.Pass]string{}, BreakerFailures: 5, BreakerCooldown: time.Minute}
+	},
+	Check: Options.validate,
+	Vars: []spec.Var[Options]{
+		spec.String(contract.EnvStack, func(st spec.Stack) string { return st.Settings.Stack },
+			func(o *Options) *string { return &o.Stack }),
+		spec.String(contract.EnvBronzeBucket, func(st spec.Stack) string { return st.Settings.BronzeBucket },
+			func(o *Options) *string { return &o.BronzeBucket }).Required(),
+		model(contract.Pass1, contract.EnvModelPass1, func(st spec.Stack) string { return st.Settings.ModelPass1 }),
+		model(contract.Pass2, contract.EnvModelPass2, func(st spec.Stack) string { return st.Settings.ModelPass2 }),
+		model(contract.Pass3, contract.EnvModelPass3, func(st spec.Stack) string { return st.Settings.ModelPass3 }),
+		spec.String(contract.EnvServiceTier, func(st spec.Stack) string { return st.Settings.ServiceTier },
+			func(o *Options) *string { return &o.ServiceTier }),
+		spec.Int(contract.EnvBreakerFailures, 1, func(st spec.Stack) int { return st.Settings.BreakerFailures },
+			func(o *Options) *int { return &o.BreakerFailures }),
+		spec.Seconds(contract.EnvBreakerCooldown, time.Second, func(st spec.Stack) time.Duration { return st.Settings.BreakerCooldown },
+			func(o *Options) *time.Duration { return &o.BreakerCooldown }),
+		spec.Func(contract.EnvPassTimeout, func(st spec.Stack) string { return strconv.Itoa(int(st.Settings.PassTimeout / time.Second)) },
+			func(o *Options, raw string) error {
+				n, err := strconv.Atoi(raw)
+				if err != nil || time.Duration(n)*time.Second < 2*writeMargin {
+					return fmt.Errorf("want at least %d seconds", int(2*writeMargin/time.Second))
+				}
+				o.ModelReadTimeout = time.Duration(n)*time.Second - writeMargin
+				return nil
+			}),
+	},
+	Calls: func(st spec.Stack) []spec.Statement {
+		var models []string
+		thirdParty := false
+		for _, m := range st.Settings.Models() {
+			for _, arn := range st.Account.ModelARNs(m) {
+				if !slices.Contains(models, arn) {
+					models = append(models, arn)
+				}
+			}
+			thirdParty = thirdParty || contract.SoldThroughMarketplace(m)
 		}
-		o.BreakerFailures = n
-	}
-	if v := os.Getenv(contract.EnvBreakerCooldown); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("%s=%q: want a positive number of seconds", contract.EnvBreakerCooldown, v)
+		// Cache lookups, postings and previous results are read, results written.
+		out := append(bronze.Statements(st, "s3:GetObject", "s3:PutObject"),
+			spec.Statement{Sid: "Models", Actions: []string{"bedrock:InvokeModel"}, Resources: models})
+		if thirdParty {
+			// Bedrock subscribes the account to a third-party model on its first
+			// invocation, with the caller's Marketplace permissions; AWS Marketplace
+			// offers no resource-level permissions for these actions.
+			out = append(out, spec.Statement{Sid: "ModelSubscription", Actions: []string{
+				"aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"}, Resources: []string{"*"}})
 		}
-		o.BreakerCooldown = time.Duration(n) * time.Second
-	}
-	if v := os.Getenv(contract.EnvPassTimeout); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 30 {
-			return o, fmt.Errorf("%s=%q: want at least 30 seconds", contract.EnvPassTimeout, v)
-		}
-		// Leave room for the Bronze writes after the model answers.
-		o.ModelReadTimeout = time.Duration(n-15) * time.Second
-	}
-	return o, o.validate()
+		return out
+	},
+}
+
+// model declares the model setting of one pass.
+func model(p contract.Pass, env string, value func(spec.Stack) string) spec.Var[Options] {
+	return spec.Func(env, value, func(o *Options, raw string) error { o.Models[p] = raw; return nil })
 }
 
 func (o Options) validate() error {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 )
 
@@ -28,6 +29,9 @@ const (
 	Region    = "us-east-1"
 	AccountID = "123456789012"
 )
+
+// Account is where every local resource lives.
+var Account = contract.Account{Partition: "aws", Region: Region, ID: AccountID}
 
 // Options configure Start.
 type Options struct {

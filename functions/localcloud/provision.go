@@ -57,7 +57,7 @@ func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stac
 		out, err := sfn.NewFromConfig(cfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
 			Name:       aws.String(names.StateMachine),
 			Definition: aws.String(definition),
-			RoleArn:    aws.String("arn:aws:iam::" + AccountID + ":role/" + names.StateMachine),
+			RoleArn:    aws.String(Account.RoleARN(names.StateMachine)),
 			Type:       sfntypes.StateMachineTypeStandard,
 		})
 		if err != nil {

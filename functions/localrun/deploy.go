@@ -21,6 +21,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -50,16 +51,9 @@ type Stack struct {
 	Enrich    *enrichpartition.Handler
 }
 
-// EnrichFunctionARN is the local ARN of the EnrichPartition function.
-func EnrichFunctionARN(names contract.Names) string {
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localcloud.Region, localcloud.AccountID, names.EnrichFunction)
-}
-
 // Definition renders the stack's state machine for the local cloud.
 func Definition(names contract.Names, s stacks.Settings) (string, error) {
-	sm, err := workflow.Pipeline(names, s, workflow.Env{
-		Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: EnrichFunctionARN(names),
-	})
+	sm, err := workflow.Pipeline(names, s, localcloud.Account)
 	if err != nil {
 		return "", fmt.Errorf("state machine of stack %s: %w", names.Stack, err)
 	}
@@ -71,7 +65,7 @@ func Definition(names contract.Names, s stacks.Settings) (string, error) {
 }
 
 // Deploy creates the stack's resources in a fresh cloud and builds the four handlers
-// with the settings the Pulumi program would put in their environment.
+// from the environment the Pulumi program would give them (their Spec).
 func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s stacks.Settings, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -94,43 +88,45 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
+	st := spec.Stack{Account: localcloud.Account, Names: names, Settings: s, QueueURL: res.QueueURL}
+	m := metrics.New(o.Metrics, contract.MetricsNamespace)
+	logFor := func(f spec.Declared) *slog.Logger { return o.Log.With("function", f.FunctionName(names)) }
+
+	enrichOpts, err := enrichpartition.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
 	modelCfg := cfg
 	if o.ModelConfig != nil {
 		modelCfg = *o.ModelConfig
 	}
-	enrich, err := enrichpartition.New(cfg, modelCfg, enrichpartition.Options{
-		Stack:            names.Stack,
-		BronzeBucket:     s.BronzeBucket,
-		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
-		ServiceTier:      s.ServiceTier,
-		BreakerFailures:  s.BreakerFailures,
-		BreakerCooldown:  s.BreakerCooldown,
-		ModelReadTimeout: s.PassTimeout - 15*time.Second,
-	}, o.Log.With("function", names.EnrichFunction), metrics.New(o.Metrics, contract.MetricsNamespace))
+	enrich, err := enrichpartition.New(cfg, modelCfg, enrichOpts, logFor(enrichpartition.Spec), m)
 	if err != nil {
 		return nil, err
 	}
 	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
-	inv, err := invoke.New(ctx, cfg, invoke.Options{
-		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		MaxConcurrent: s.MaxConcurrentExecutions, AdmissionBuffer: s.AdmissionBuffer, DeferDelay: o.DeferDelay,
-		Stack: names.Stack, Metrics: o.Metrics,
-	})
+
+	invokeOpts, err := invoke.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	invokeOpts.DeferDelay = o.DeferDelay
+	inv, err := invoke.New(ctx, cfg, invokeOpts, logFor(invoke.Spec), m)
+	if err != nil {
+		return nil, err
+	}
+	discoverOpts, err := discover.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	cleanupOpts, err := cleanup.Spec.For(st)
 	if err != nil {
 		return nil, err
 	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
-		Discover: discover.New(cfg, discover.Options{
-			SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
-			StatusTable: names.StatusTable, QueueURL: res.QueueURL, MaxPartitions: s.MaxPartitionsPerRun,
-			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups,
-			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
-		}, o.Log.With("function", names.DiscoverFunction)),
-		Cleanup: cleanup.New(cfg, cleanup.Options{
-			StateMachineARN: res.StateMachineARN, SemaphoreTable: names.SemaphoreTable, StatusTable: names.StatusTable,
-			LockTimeout: s.LockTimeout, Stack: names.Stack, Namespace: contract.MetricsNamespace, Metrics: o.Metrics,
-		}),
+		Discover: discover.New(cfg, discoverOpts, logFor(discover.Spec), m),
+		Cleanup:  cleanup.New(cfg, cleanupOpts, logFor(cleanup.Spec), m),
 	}, nil
 }
 

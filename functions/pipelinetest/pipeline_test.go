@@ -397,7 +397,7 @@ func TestSlotWaitIsBounded(t *testing.T) {
 	c := cloud(t)
 	s := env.settings
 	s.SlotWaitAttempts = 2
-	m, err := workflow.Pipeline(env.names, s, workflow.Env{Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: env.fnARN})
+	m, err := workflow.Pipeline(env.names, s, localcloud.Account)
 	if err != nil {
 		t.Fatal(err)
 	}

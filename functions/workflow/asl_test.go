@@ -14,8 +14,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func testEnv(n contract.Names) Env {
-	return Env{Region: "us-east-1", AccountID: "123456789012", EnrichFunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + n.EnrichFunction}
+func testEnv(contract.Names) contract.Account {
+	return contract.Account{Partition: "aws", Region: "us-east-1", ID: "123456789012"}
 }
 
 func pipelineFor(t testing.TB, stack string) *StateMachine {
@@ -202,7 +202,7 @@ func TestPermissionsAreScoped(t *testing.T) {
 	want := map[string]string{
 		"arn:aws:dynamodb:us-east-1:123456789012:table/" + n.StatusTable:    "dynamodb:UpdateItem",
 		"arn:aws:dynamodb:us-east-1:123456789012:table/" + n.SemaphoreTable: "dynamodb:UpdateItem",
-		testEnv(n).EnrichFunctionARN:                                        "lambda:InvokeFunction",
+		testEnv(n).FunctionARN(n.EnrichFunction):                            "lambda:InvokeFunction",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("permissions = %+v, want %d statements", got, len(want))
@@ -237,8 +237,8 @@ func TestMermaid(t *testing.T) {
 
 func TestPipelineRejectsIncompleteEnv(t *testing.T) {
 	s, _ := stacks.Defaults("dev")
-	if _, err := Pipeline(contract.NamesFor("dev"), s, Env{Region: "us-east-1"}); err == nil {
-		t.Fatal("Pipeline accepted an env without account and function ARN")
+	if _, err := Pipeline(contract.NamesFor("dev"), s, contract.Account{Region: "us-east-1"}); err == nil {
+		t.Fatal("Pipeline accepted an account without partition and id")
 	}
 	s.MaxAttempts = 0
 	n := contract.NamesFor("dev")

@@ -18,7 +18,7 @@ import (
 func main() {
 	log := logging.New(os.Stdout)
 	ctx := context.Background()
-	opts, err := enrichpartition.OptionsFromEnv()
+	opts, err := enrichpartition.Spec.FromEnv()
 	if err != nil {
 		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
