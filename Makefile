@@ -8,7 +8,7 @@ ASL_VALIDATOR_VERSION := 4.0.0
 ACTIONLINT_VERSION := v1.7.12
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: all build test test-go lint lint-asl vet fmt-check package demo bench bench-throughput chaos \
+.PHONY: all build test test-go lint lint-asl vet fmt-check package demo bench bench-throughput bench-tokens chaos \
 	diagram preview up tools moto clean
 
 all: build test
@@ -44,7 +44,7 @@ lint-asl: tools
 package:
 	@cd functions && go run ./cmd/lambdapack -out ../dist $(FUNCTIONS)
 
-## diagram: regenerate docs/state-machine.md and the diagram in docs/architecture.md
+## diagram: regenerate docs/state-machine.md and the state machine and job lifecycle diagrams in docs/architecture.md
 diagram:
 	@mkdir -p build
 	@cd functions && go run ./cmd/enrichctl workflow diagram --markdown > ../docs/state-machine.md
@@ -53,6 +53,12 @@ diagram:
 		/<!-- state-machine:end -->/ { skip = 0 } \
 		!skip { print } \
 		/<!-- state-machine:begin -->/ { printf "```mermaid\n%s```\n", d; skip = 1 }' \
+		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
+	@cd functions && go run ./cmd/enrichctl lifecycle > ../build/lifecycle.mmd
+	@awk -v f=build/lifecycle.mmd 'BEGIN { while ((getline l < f) > 0) d = d l "\n" } \
+		/<!-- lifecycle:end -->/ { skip = 0 } \
+		!skip { print } \
+		/<!-- lifecycle:begin -->/ { printf "```mermaid\n%s```\n", d; skip = 1 }' \
 		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
@@ -66,6 +72,10 @@ bench: moto
 ## bench-throughput: the throughput simulation against the local cloud
 bench-throughput: moto
 	@cd functions && go run ./cmd/enrichctl simulate --stack $(STACK)
+
+## bench-tokens: input and answer tokens per pass and the cost per job, offline (o200k)
+bench-tokens:
+	@cd functions && go run ./cmd/enrichctl bench-tokens --stack $(STACK)
 
 ## chaos: the long chaos test (>= 200 jobs) in the local cloud
 chaos: moto

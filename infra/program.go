@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -14,16 +16,38 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// settings reads the project's namespaced keys from the stack config and validates
-// them (the same loader the CLI applies to Pulumi.<stack>.yaml).
+// settings reads every key of the project's namespace from the stack config and
+// validates it (the same loader the CLI applies to Pulumi.<stack>.yaml), so a
+// misspelt `pulumi config set` key fails the deploy instead of keeping a default.
 func settings(ctx *pulumi.Context) (stacks.Settings, error) {
-	cfg := map[string]string{}
-	for _, key := range stacks.Keys() {
-		if v, ok := ctx.GetConfig(key); ok {
-			cfg[key] = v
-		}
+	cfg, err := configMap(ctx)
+	if err != nil {
+		return stacks.Settings{}, err
 	}
 	return stacks.FromConfig(ctx.Stack(), cfg)
+}
+
+// configMap returns the whole stack config. The Go SDK answers only key by key
+// (ctx.GetConfig), and asking for the known keys never sees a misspelt one. The
+// language host (and the Automation API) hands the program the whole map as JSON in
+// PULUMI_CONFIG, which is where ctx.GetConfig's values come from too; the two are
+// checked against each other so a stale variable cannot stand in for the stack.
+func configMap(ctx *pulumi.Context) (map[string]string, error) {
+	raw, ok := os.LookupEnv(pulumi.EnvConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s is not set: run the program through the Pulumi CLI", pulumi.EnvConfig)
+	}
+	cfg := map[string]string{}
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		return nil, fmt.Errorf("stack config in %s: %w", pulumi.EnvConfig, err)
+	}
+	for _, key := range stacks.Keys() {
+		got, known := ctx.GetConfig(key)
+		if v, ok := cfg[key]; ok != known || v != got {
+			return nil, fmt.Errorf("stack config: %s disagrees with the engine's config for %s", pulumi.EnvConfig, key)
+		}
+	}
+	return cfg, nil
 }
 
 // account looks up where the stack deploys.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -117,10 +119,25 @@ func stackConfig(t *testing.T, stack string, overrides map[string]string) map[st
 	return cfg
 }
 
+// deploy runs the program under mocks with cfg as the stack config, handed over the
+// way the language host does: the PULUMI_CONFIG variable the SDK reads.
 func deploy(stack string, cfg map[string]string) (*mocks, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	prev, had := os.LookupEnv(pulumi.EnvConfig)
+	os.Setenv(pulumi.EnvConfig, string(raw))
+	defer func() {
+		if had {
+			os.Setenv(pulumi.EnvConfig, prev)
+		} else {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
 	m := &mocks{}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
-		pulumi.WithMocks(contract.Project, stack, m), func(info *pulumi.RunInfo) { info.Config = cfg })
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
+		pulumi.WithMocks(contract.Project, stack, m))
 	return m, err
 }
 
@@ -137,19 +154,20 @@ func TestStacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			names := contract.NamesFor(stack)
-			t.Run("inventory", func(t *testing.T) { checkInventory(t, m) })
+			t.Run("inventory", func(t *testing.T) { checkInventory(t, m, s) })
 			t.Run("queues", func(t *testing.T) { checkQueues(t, m, s, names) })
 			t.Run("tables", func(t *testing.T) { checkTables(t, m, s, names) })
 			t.Run("functions", func(t *testing.T) { checkFunctions(t, m, s, names) })
 			t.Run("iam", func(t *testing.T) { checkIAM(t, m, s) })
 			t.Run("state machine", func(t *testing.T) { checkStateMachine(t, m, s, names) })
 			t.Run("alarms", func(t *testing.T) { checkAlarms(t, m, s) })
+			t.Run("dashboard", func(t *testing.T) { checkDashboard(t, m, s) })
 			t.Run("triggers", func(t *testing.T) { checkTriggers(t, m, s, names) })
 		})
 	}
 }
 
-func checkInventory(t *testing.T, m *mocks) {
+func checkInventory(t *testing.T, m *mocks, s stacks.Settings) {
 	want := map[string]int{
 		pipeline.Type:                                      1,
 		"aws:dynamodb/table:Table":                         2,
@@ -163,7 +181,7 @@ func checkInventory(t *testing.T, m *mocks) {
 		"aws:cloudwatch/eventRule:EventRule":               3,
 		"aws:cloudwatch/eventTarget:EventTarget":           3,
 		"aws:lambda/permission:Permission":                 3,
-		"aws:cloudwatch/metricAlarm:MetricAlarm":           7,
+		"aws:cloudwatch/metricAlarm:MetricAlarm":           len(wantAlarms(s)),
 		"aws:cloudwatch/dashboard:Dashboard":               1,
 	}
 	got := map[string]int{}
@@ -269,7 +287,7 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 	}
 	checkEnvironmentIsDeclared(t, m, names, s)
 	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
-	if enrich["reservedConcurrentExecutions"] != float64(s.MaxConcurrentExecutions+s.AdmissionBuffer) {
+	if enrich["reservedConcurrentExecutions"] != float64(s.ReservedConcurrency()) {
 		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
 	}
 	for _, lg := range m.of("aws:cloudwatch/logGroup:LogGroup") {
@@ -408,26 +426,244 @@ func checkStateMachine(t *testing.T, m *mocks, s stacks.Settings, names contract
 	}
 }
 
-func checkAlarms(t *testing.T, m *mocks, s stacks.Settings) {
-	want := map[string]float64{
-		pipeline.AlarmDLQDepth:       float64(s.AlarmDLQMessages),
-		pipeline.AlarmErrorRate:      s.AlarmErrorRatePercent,
-		pipeline.AlarmLatencyP99:     float64(s.AlarmP99Latency.Milliseconds()),
-		pipeline.AlarmSFNFailures:    float64(s.AlarmSFNFailures),
-		pipeline.AlarmThrottles:      float64(s.AlarmThrottles),
-		pipeline.AlarmSemaphoreDrift: float64(s.AlarmSemaphoreDrift),
-		pipeline.AlarmOldestMessage:  s.AlarmOldestMessageAge.Seconds(),
+// alarmWant is what the program must create for one alarm.
+type alarmWant struct {
+	threshold float64
+	op        string // ComparisonOperator
+	missing   string // TreatMissingData
+}
+
+// wantAlarms is the alarm inventory of a stack, thresholds from its settings.
+func wantAlarms(s stacks.Settings) map[string]alarmWant {
+	const gt, ge, lt = "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+	const no, yes = "notBreaching", "breaching"
+	return map[string]alarmWant{
+		pipeline.AlarmDLQDepth:           {float64(s.AlarmDLQMessages), ge, no},
+		pipeline.AlarmDLQAge:             {s.AlarmDLQMessageAge.Seconds(), ge, no},
+		pipeline.AlarmOldestMessage:      {s.AlarmOldestMessageAge.Seconds(), gt, no},
+		pipeline.AlarmErrorRate:          {s.AlarmErrorRatePercent, gt, no},
+		pipeline.AlarmLatencyP99:         {float64(s.AlarmP99Latency.Milliseconds()), gt, no},
+		pipeline.AlarmSFNFailures:        {float64(s.AlarmSFNFailures), gt, no},
+		pipeline.AlarmThrottles:          {float64(s.AlarmThrottles), gt, no},
+		pipeline.AlarmDiscoverErrors:     {float64(s.AlarmFunctionErrors), ge, no},
+		pipeline.AlarmDiscoverNotRunning: {1, lt, yes},
+		pipeline.AlarmDiscoveryStalled:   {1, ge, no},
+		pipeline.AlarmPublishFailures:    {float64(s.AlarmPublishFailures), ge, no},
+		pipeline.AlarmUnreadableObjects:  {float64(s.AlarmUnreadableObjects), ge, no},
+		pipeline.AlarmCursorLag:          {s.AlarmCursorLag.Seconds(), gt, no},
+		pipeline.AlarmInvokeErrors:       {float64(s.AlarmFunctionErrors), ge, no},
+		pipeline.AlarmInvokeDuration:     {0.8 * float64(s.InvokeTimeout.Milliseconds()), gt, no},
+		pipeline.AlarmCleanupErrors:      {float64(s.AlarmFunctionErrors), ge, no},
+		pipeline.AlarmCleanupNotRunning:  {1, lt, yes},
+		pipeline.AlarmSemaphoreDrift:     {float64(s.AlarmSemaphoreDrift), ge, no},
+		pipeline.AlarmOldestJobAge:       {s.AlarmOldestJobAge.Seconds(), gt, no},
+		pipeline.AlarmStuckJobs:          {float64(s.AlarmStuckJobs), ge, no},
+		pipeline.AlarmFunctionThrottles:  {1, ge, no},
 	}
+}
+
+// alarmQuery is one entry of an alarm's metricQueries as the mock recorded it.
+type alarmQuery struct {
+	id, expression string
+	namespace      string
+	name, stat     string
+	period         float64
+	dims           map[string]any
+}
+
+func queriesOf(a map[string]any) []alarmQuery {
+	var out []alarmQuery
+	for _, raw := range a["metricQueries"].([]any) {
+		q := raw.(map[string]any)
+		aq := alarmQuery{id: q["id"].(string)}
+		if e, ok := q["expression"].(string); ok {
+			aq.expression = e
+			aq.period, _ = q["period"].(float64)
+		}
+		if m, ok := q["metric"].(map[string]any); ok {
+			aq.namespace, aq.name, aq.stat = m["namespace"].(string), m["metricName"].(string), m["stat"].(string)
+			aq.period, aq.dims = m["period"].(float64), m["dimensions"].(map[string]any)
+		}
+		out = append(out, aq)
+	}
+	return out
+}
+
+func checkAlarms(t *testing.T, m *mocks, s stacks.Settings) {
+	names := contract.NamesFor(s.Stack)
 	prefix := contract.Project + "-" + s.Stack + "-"
-	for suffix, threshold := range want {
+	want := wantAlarms(s)
+	if got := len(m.of("aws:cloudwatch/metricAlarm:MetricAlarm")); got != len(want) {
+		t.Errorf("%d alarms, want %d", got, len(want))
+	}
+	functions := map[string]bool{}
+	metrics := map[string]bool{}
+	for suffix, w := range want {
 		a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+suffix).inputs
-		if a["threshold"] != threshold {
-			t.Errorf("%s: threshold %v, want %v", suffix, a["threshold"], threshold)
+		if a["threshold"] != w.threshold || a["comparisonOperator"] != w.op || a["treatMissingData"] != w.missing {
+			t.Errorf("%s: threshold %v %v, missing data %v; want %v %v, %v", suffix,
+				a["comparisonOperator"], a["threshold"], a["treatMissingData"], w.op, w.threshold, w.missing)
+		}
+		if a["datapointsToAlarm"] != a["evaluationPeriods"] {
+			t.Errorf("%s: %v of %v datapoints", suffix, a["datapointsToAlarm"], a["evaluationPeriods"])
+		}
+		if !strings.HasSuffix(a["alarmDescription"].(string), "docs/operations.md#"+suffix) {
+			t.Errorf("%s: description does not link its runbook: %v", suffix, a["alarmDescription"])
+		}
+		checkAlarmWindow(t, suffix, a)
+		for _, q := range queriesOf(a) {
+			if fn, ok := q.dims["FunctionName"].(string); ok {
+				functions[fn] = true
+			}
+			if q.namespace == contract.MetricsNamespace {
+				metrics[q.name] = true
+				if q.dims["Stack"] != s.Stack || len(q.dims) != 1 {
+					t.Errorf("%s: %s with dimensions %v, want Stack=%s only", suffix, q.name, q.dims, s.Stack)
+				}
+			}
+		}
+	}
+	for _, fn := range []string{names.DiscoverFunction, names.InvokeFunction, names.EnrichFunction, names.CleanupFunction} {
+		if !functions[fn] {
+			t.Errorf("no alarm watches %s", fn)
+		}
+	}
+	for _, name := range []string{contract.MetricJobsPublished, contract.MetricPublishFailures, contract.MetricUnreadableObjects,
+		contract.MetricCursorLag, contract.MetricOldestJobAge, contract.MetricStuckJobs, contract.MetricSemaphoreDrift} {
+		if !metrics[name] {
+			t.Errorf("no alarm reads %s", name)
 		}
 	}
 	dlq := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+pipeline.AlarmDLQDepth).inputs
-	if stat := dlq["metricQueries"].([]any)[0].(map[string]any)["metric"].(map[string]any)["stat"]; stat != "Maximum" {
-		t.Errorf("DLQ depth uses %v, want Maximum", stat)
+	if q := queriesOf(dlq)[0]; q.stat != "Maximum" || q.dims["QueueName"] != names.DeadLetterQueue {
+		t.Errorf("DLQ depth reads %s of %v, want Maximum of the DLQ", q.stat, q.dims)
+	}
+	// One run of the schedule per period: a missing run must not look like a late one.
+	for suffix, interval := range map[string]time.Duration{pipeline.AlarmDiscoverNotRunning: s.DiscoverInterval(),
+		pipeline.AlarmCleanupNotRunning: s.CleanupInterval()} {
+		a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+suffix).inputs
+		q := queriesOf(a)[0]
+		if window := time.Duration(q.period*a["evaluationPeriods"].(float64)) * time.Second; q.name != "Invocations" || window < 2*interval {
+			t.Errorf("%s: %s over %s, want Invocations over at least two intervals (%s)", suffix, q.name, window, 2*interval)
+		}
+	}
+}
+
+// checkAlarmWindow applies PutMetricAlarm's limits: every query of an alarm uses one
+// period, period × evaluation periods is at most a day (7 days for periods of an hour
+// or more), and a Metrics Insights alarm evaluates only the last 3 hours.
+func checkAlarmWindow(t *testing.T, suffix string, a map[string]any) {
+	t.Helper()
+	var period float64
+	for _, q := range queriesOf(a) {
+		if q.period == 0 {
+			continue
+		}
+		if period != 0 && q.period != period {
+			t.Errorf("%s: periods %v and %v in one alarm", suffix, period, q.period)
+		}
+		period = q.period
+		if strings.HasPrefix(q.expression, "SELECT") && q.period*a["evaluationPeriods"].(float64) > 3*3600 {
+			t.Errorf("%s: Metrics Insights alarm looks back more than 3 hours", suffix)
+		}
+	}
+	limit := 86400.0
+	if period >= 3600 {
+		limit = 7 * 86400
+	}
+	if int(period)%60 != 0 || period*a["evaluationPeriods"].(float64) > limit {
+		t.Errorf("%s: period %v × %v evaluation periods breaks the alarm limits", suffix, period, a["evaluationPeriods"])
+	}
+}
+
+var (
+	quoted         = regexp.MustCompile(`'[^']*'`)
+	searchedMetric = regexp.MustCompile(`MetricName="([A-Za-z]+)"`)
+)
+
+// checkDashboard renders nothing CloudWatch would refuse (one Metrics Insights query
+// per widget, expressions over ids the widget defines) and shows the lifecycle,
+// discovery and concurrency signals the alarms watch.
+func checkDashboard(t *testing.T, m *mocks, s stacks.Settings) {
+	var body struct {
+		Widgets []struct {
+			Properties struct {
+				Title       string
+				Metrics     [][]any
+				Annotations struct{ Horizontal []struct{ Value float64 } }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(m.of("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"].(string)), &body); err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]bool{}
+	for _, w := range body.Widgets {
+		ids, queries := map[string]bool{}, 0
+		var exprs []string
+		for _, row := range w.Properties.Metrics {
+			opts, _ := row[len(row)-1].(map[string]any)
+			if id, ok := opts["id"].(string); ok {
+				ids[id] = true
+			}
+			if e, ok := opts["expression"].(string); ok {
+				if strings.HasPrefix(e, "SELECT") {
+					queries++
+					for _, name := range []string{contract.MetricModelThrottles, contract.MetricSlotsInUse} {
+						if strings.Contains(e, "("+name+")") {
+							shown[name] = true
+						}
+					}
+				} else {
+					exprs = append(exprs, e)
+					for _, m := range searchedMetric.FindAllStringSubmatch(e, -1) {
+						shown[m[1]] = true
+					}
+				}
+				continue
+			}
+			if row[0] == contract.MetricsNamespace {
+				shown[row[1].(string)] = true
+				if row[2] != "Stack" || row[3] != s.Stack {
+					t.Errorf("%s: %v is not this stack's", w.Properties.Title, row)
+				}
+			}
+		}
+		if queries > 1 {
+			t.Errorf("%s: %d Metrics Insights queries, CloudWatch runs one per widget", w.Properties.Title, queries)
+		}
+		for _, e := range exprs {
+			for _, tok := range strings.FieldsFunc(quoted.ReplaceAllString(e, ""), func(r rune) bool { return !('a' <= r && r <= 'z') }) {
+				if !ids[tok] {
+					t.Errorf("%s: expression %q uses %s, which the widget does not define", w.Properties.Title, e, tok)
+				}
+			}
+		}
+	}
+	for _, name := range []string{contract.MetricEffectiveLimit, contract.MetricModelCalls, contract.MetricModelThrottles,
+		contract.MetricStuckJobs, contract.MetricOldestJobAge, contract.MetricJobsRequeued, contract.MetricAttemptsDeferred,
+		contract.MetricJobsPublished, contract.MetricPublishFailures, contract.MetricUnreadableObjects, contract.MetricCursorLag} {
+		if !shown[name] {
+			t.Errorf("the dashboard does not show %s", name)
+		}
+	}
+}
+
+// TestRunbookCoversEveryAlarm keeps docs/operations.md answering every alarm the
+// program creates: each description links a section that must exist.
+func TestRunbookCoversEveryAlarm(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stacks.Defaults("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for suffix := range wantAlarms(s) {
+		if !strings.Contains(string(doc), "\n### "+suffix+"\n") {
+			t.Errorf("docs/operations.md has no runbook section ### %s", suffix)
+		}
 	}
 }
 
@@ -455,10 +691,30 @@ func checkTriggers(t *testing.T, m *mocks, s stacks.Settings, names contract.Nam
 
 func TestConfigFlowsToResources(t *testing.T) {
 	cfg := stackConfig(t, "dev", map[string]string{"alarmDlqMessages": "3", "alarmEmail": "oncall@example.com",
-		"logExecutionData": "true", "sqsBatchSize": "4"})
+		"logExecutionData": "true", "sqsBatchSize": "4",
+		"alarmDlqMessageAge": "24h", "alarmCursorLag": "8h", "alarmOldestJobAge": "12h", "alarmStuckJobs": "2",
+		"alarmFunctionErrors": "4", "alarmPublishFailures": "5", "alarmUnreadableObjects": "6",
+		"discoverSchedule": "rate(2 hours)", "cleanupSchedule": "rate(30 minutes)"})
 	m, err := deploy("dev", cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for suffix, want := range map[string]float64{
+		pipeline.AlarmDLQAge: 24 * 3600, pipeline.AlarmCursorLag: 8 * 3600, pipeline.AlarmOldestJobAge: 12 * 3600,
+		pipeline.AlarmStuckJobs: 2, pipeline.AlarmDiscoverErrors: 4, pipeline.AlarmInvokeErrors: 4, pipeline.AlarmCleanupErrors: 4,
+		pipeline.AlarmPublishFailures: 5, pipeline.AlarmUnreadableObjects: 6,
+	} {
+		if got := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "ai-enrichment-dev-"+suffix).inputs["threshold"]; got != want {
+			t.Errorf("%s: threshold %v, want %v from the config", suffix, got, want)
+		}
+	}
+	// The schedules size the periods of the alarms on their functions' runs.
+	for suffix, period := range map[string]float64{pipeline.AlarmDiscoverNotRunning: 7200, pipeline.AlarmDiscoveryStalled: 7200,
+		pipeline.AlarmCleanupNotRunning: 1800, pipeline.AlarmStuckJobs: 1800} {
+		a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "ai-enrichment-dev-"+suffix).inputs
+		if got := queriesOf(a)[0].period; got != period {
+			t.Errorf("%s: period %v, want %v from the schedule", suffix, got, period)
+		}
 	}
 	if a := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "ai-enrichment-dev-"+pipeline.AlarmDLQDepth).inputs; a["threshold"] != 3.0 || len(a["alarmActions"].([]any)) != 1 {
 		t.Errorf("DLQ alarm threshold %v actions %v", a["threshold"], a["alarmActions"])
@@ -476,6 +732,8 @@ func TestConfigFlowsToResources(t *testing.T) {
 
 func TestBadConfigFails(t *testing.T) {
 	for _, tc := range []struct{ key, value, want string }{
+		// A typo set with `pulumi config set`: only reading the whole namespace sees it.
+		{"maxConcurentExecutions", "40", "unknown config key ai-enrichment:maxConcurentExecutions"},
 		{"sqsBatchSize", "11", "ai-enrichment:sqsBatchSize: is 11; a FIFO queue's event source batch size must be 1 to 10"},
 		{"maxConcurrentExecutions", "500", "over the Bedrock quota of 100"},
 		{"queueVisibility", "30s", "queueVisibility: is 30s; it must cover 6 × invokeTimeout"},
@@ -489,5 +747,25 @@ func TestBadConfigFails(t *testing.T) {
 				t.Errorf("%d resources registered before validation failed", len(m.resources))
 			}
 		})
+	}
+}
+
+// TestConfigComesFromTheEngine: without the engine's whole config the program
+// refuses to guess, and a PULUMI_CONFIG that disagrees with it is refused.
+func TestConfigComesFromTheEngine(t *testing.T) {
+	cfg := stackConfig(t, "dev", nil)
+	run := func(env string, set bool) error {
+		t.Setenv(pulumi.EnvConfig, env) // restored after the test
+		if !set {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+		return pulumi.RunErr(func(ctx *pulumi.Context) error { return program(ctx, fakeCode()) },
+			pulumi.WithMocks(contract.Project, "dev", &mocks{}), func(info *pulumi.RunInfo) { info.Config = cfg })
+	}
+	if err := run("", false); err == nil || !strings.Contains(err.Error(), pulumi.EnvConfig+" is not set") {
+		t.Errorf("without %s: %v", pulumi.EnvConfig, err)
+	}
+	if err := run(`{"ai-enrichment:sqsBatchSize":"3"}`, true); err == nil || !strings.Contains(err.Error(), "disagrees") {
+		t.Errorf("with a stale %s: %v", pulumi.EnvConfig, err)
 	}
 }

@@ -39,6 +39,12 @@ type Capacity struct {
 
 	CostPer1000Jobs float64
 	Priced          bool // false when a configured model has no price: the cost is partial
+
+	// ReservedConcurrency is what the stack reserves for EnrichPartition and
+	// AccountConcurrency the Lambda concurrency limit its account needs for it alone
+	// (RequiredAccountConcurrency for several stacks in one account).
+	ReservedConcurrency int
+	AccountConcurrency  int
 }
 
 // Plan estimates how fast a stack enriches jobs and what 1,000 jobs cost. It assumes
@@ -50,6 +56,9 @@ func Plan(s Settings, jobs int, u Usage) Capacity {
 		ByRequests:    float64(s.BedrockRPM) / CallsPerJob,
 		ByTokens:      math.Inf(1),
 		Priced:        true,
+
+		ReservedConcurrency: s.ReservedConcurrency(),
+		AccountConcurrency:  RequiredAccountConcurrency([]Settings{s}),
 	}
 	tokensPerJob := 0
 	for i, model := range s.Models() {
@@ -77,4 +86,51 @@ func Plan(s Settings, jobs int, u Usage) Capacity {
 		c.Hours = float64(jobs) / c.JobsPerMinute / 60
 	}
 	return c
+}
+
+// UnreservedConcurrencyFloor is what Lambda keeps unreserved in each account and
+// Region: PutFunctionConcurrency refuses a reservation that would leave fewer than 100
+// concurrent executions to the functions without one (AWS Lambda API Reference,
+// PutFunctionConcurrency; "Configuring reserved concurrency" in the Developer Guide).
+// A first `pulumi up` into an account below the requirement fails on that call.
+const UnreservedConcurrencyFloor = 100
+
+// ReservedConcurrency is the concurrency a stack reserves for EnrichPartition: the
+// semaphore limit plus the executions admission may start beyond it, so even a
+// drifted count cannot run more passes at once. The other functions reserve none.
+func (s Settings) ReservedConcurrency() int {
+	return s.MaxConcurrentExecutions + s.AdmissionBuffer
+}
+
+// RequiredAccountConcurrency is the smallest Lambda "Concurrent executions" quota
+// under which all the given stacks deploy into one account and Region: their
+// reservations plus the unreserved floor (dev, staging and prod together: 7 + 22 +
+// 52 + 100 = 181). Reservations of other functions in that account come on top;
+// AccountConcurrency.Shortfall accounts for them.
+func RequiredAccountConcurrency(stacks []Settings) int {
+	return reserved(stacks) + UnreservedConcurrencyFloor
+}
+
+func reserved(stacks []Settings) int {
+	n := 0
+	for _, s := range stacks {
+		n += s.ReservedConcurrency()
+	}
+	return n
+}
+
+// AccountConcurrency is what an account reports before a deploy: Lambda
+// GetAccountSettings' AccountLimit.UnreservedConcurrentExecutions, and what the
+// stacks' own EnrichPartition functions reserve today (GetFunctionConcurrency; 0
+// before their first deploy), which a redeploy gives back before it reserves anew.
+type AccountConcurrency struct {
+	Unreserved    int
+	ReservedToday int
+}
+
+// Shortfall is how many concurrent executions the account lacks for the given
+// stacks to deploy into it (0: they fit): the increase to request in Service Quotas.
+func (a AccountConcurrency) Shortfall(stacks []Settings) int {
+	left := a.Unreserved + a.ReservedToday - reserved(stacks)
+	return max(0, UnreservedConcurrencyFloor-left)
 }

@@ -2,7 +2,10 @@
 // per environment and their validation.
 package stacks
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Settings is every tunable of one stack. The Pulumi program, the state machine
 // definition, the local cloud and the capacity planner all read it.
@@ -37,8 +40,13 @@ type Settings struct {
 	ModelPass2  string
 	ModelPass3  string
 	ServiceTier string // "", "default", "priority", "flex"
-	BedrockRPM  int    // requests per minute quota
-	BedrockTPM  int    // tokens per minute quota (0: unknown)
+	// ReasoningEffortPass1..3 are "low", "medium", "high", or "" to send none (the
+	// model's default; required for models without a reasoning effort).
+	ReasoningEffortPass1 string
+	ReasoningEffortPass2 string
+	ReasoningEffortPass3 string
+	BedrockRPM           int // requests per minute quota
+	BedrockTPM           int // tokens per minute quota (0: unknown)
 	// ExpectedPassLatency is the planning assumption for one model call; the quota
 	// check and the capacity planner derive request rates from it.
 	ExpectedPassLatency time.Duration
@@ -55,17 +63,63 @@ type Settings struct {
 	SilverPrefix string
 	BronzeBucket string
 
-	// Alarms.
-	AlarmDLQMessages      int
-	AlarmErrorRatePercent float64
-	AlarmP99Latency       time.Duration
-	AlarmSFNFailures      int // in 5 minutes
-	AlarmOldestMessageAge time.Duration
-	AlarmThrottles        int // model throttles (EMF ModelThrottles) in 5 minutes
-	AlarmSemaphoreDrift   int // |count − holders| reported by cleanup
-	AlarmEmail            string
-	AlarmTopicARN         string
-	LogRetentionDays      int
-	LogExecutionData      bool
-	Tags                  map[string]string
+	// Alarms (docs/operations.md#alarms says what each means and what to do).
+	AlarmDLQMessages       int           // messages in the DLQ (at least)
+	AlarmDLQMessageAge     time.Duration // age of the oldest DLQ message, below QueueRetention
+	AlarmErrorRatePercent  float64
+	AlarmP99Latency        time.Duration
+	AlarmSFNFailures       int // in 5 minutes
+	AlarmOldestMessageAge  time.Duration
+	AlarmThrottles         int // model throttles (EMF ModelThrottles) in 5 minutes
+	AlarmSemaphoreDrift    int // |count − holders| reported by cleanup
+	AlarmFunctionErrors    int // errors of DiscoverPartitions, InvokeEnrichment or CleanupLocks per period
+	AlarmPublishFailures   int // jobs one discovery run marked but could not publish
+	AlarmUnreadableObjects int // Silver objects one discovery run skipped as unreadable
+	AlarmCursorLag         time.Duration
+	AlarmOldestJobAge      time.Duration // oldest QUEUED, PENDING or IN_PROGRESS job
+	AlarmStuckJobs         int           // jobs a sweep found with no live message or execution
+	AlarmEmail             string
+	AlarmTopicARN          string
+	LogRetentionDays       int
+	LogExecutionData       bool
+	Tags                   map[string]string
+}
+
+// QueueRetention is how long both queues keep a message; a DLQ message older than
+// that is gone, so the DLQ age alarm must fire before it.
+const QueueRetention = 14 * 24 * time.Hour
+
+// unknownInterval stands in for the interval of a cron schedule: long enough that
+// an alarm on a missing run never fires between two runs of any sensible schedule.
+const unknownInterval = 24 * time.Hour
+
+// DiscoverInterval and CleanupInterval are the time between two scheduled runs
+// (rate schedules; a day for cron ones), what the alarms on their metrics size
+// their periods by.
+func (s Settings) DiscoverInterval() time.Duration {
+	return orUnknown(rateInterval(s.DiscoverSchedule))
+}
+
+// CleanupInterval: see DiscoverInterval.
+func (s Settings) CleanupInterval() time.Duration { return orUnknown(rateInterval(s.CleanupSchedule)) }
+
+// rateInterval is the interval of a rate() schedule; false for cron or garbage.
+func rateInterval(expr string) (time.Duration, bool) {
+	m := ratePattern.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[m[2][0]]
+	return time.Duration(n) * unit, true
+}
+
+func orUnknown(d time.Duration, ok bool) time.Duration {
+	if !ok {
+		return unknownInterval
+	}
+	return d
 }

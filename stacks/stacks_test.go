@@ -60,6 +60,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"garbage schedule", "cleanupSchedule", "every 5 minutes", "use rate(<n> <unit>) or cron(<6 fields>)"},
 		{"empty model", "modelPass2", "", "modelPass2: is empty"},
 		{"unknown tier", "serviceTier", "gold", "serviceTier: is \"gold\""},
+		{"unknown reasoning effort", "reasoningEffortPass3", "max", "reasoningEffortPass3: is \"max\"; use low, medium or high, or \"\" to send none"},
 		{"timeout over 15 minutes", "passTimeout", "20m", "passTimeout: is 20m0s; a Lambda timeout is whole seconds from 1s to 15m"},
 		{"lock shorter than a job", "lockTimeout", "5m", "lockTimeout: is 5m0s; it must exceed the three passes of one job"},
 		{"p99 alarm above timeout", "alarmP99Latency", "200s", "alarmP99Latency: is 3m20s; it must be above 0 and below passTimeout"},
@@ -70,6 +71,11 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
 		{"not a topic", "alarmTopicArn", "arn:aws:sqs:us-east-1:123456789012:q", "alarmTopicArn: is \"arn:aws:sqs"},
+		{"DLQ age beyond retention", "alarmDlqMessageAge", "336h", "alarmDlqMessageAge: is 336h0m0s; use 1m or more, below the DLQ's 336h0m0s retention"},
+		{"cursor lag between two runs", "alarmCursorLag", "90m", "alarmCursorLag: is 1h30m0s; it must allow two discovery runs (2 × the discoverSchedule interval = 2h0m0s)"},
+		{"job age shorter than a job", "alarmOldestJobAge", "9m", "alarmOldestJobAge: is 9m0s; it must exceed the three passes of one job"},
+		{"stuck threshold zero", "alarmStuckJobs", "0", "alarmStuckJobs: is 0, must be at least 1"},
+		{"function errors zero", "alarmFunctionErrors", "0", "alarmFunctionErrors: is 0, must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := map[string]string{
@@ -94,12 +100,17 @@ func TestLoadAppliesValues(t *testing.T) {
   ai-enrichment:alarmErrorRatePercent: 2.5
   ai-enrichment:logExecutionData: true
   ai-enrichment:discoverSchedule: cron(0 * * * ? *)
+  ai-enrichment:reasoningEffortPass2: high
+  ai-enrichment:reasoningEffortPass3: ""
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ExpectedPassLatency != 45*time.Second || s.AlarmErrorRatePercent != 2.5 || !s.LogExecutionData || s.DiscoverSchedule != "cron(0 * * * ? *)" {
 		t.Errorf("settings not applied: %+v", s)
+	}
+	if got := s.ReasoningEfforts(); got[0] != "low" || got[1] != "high" || got[2] != "" {
+		t.Errorf("reasoning efforts %q: want the default low, then high and none as set", got)
 	}
 	if s.MaxConcurrentExecutions != 20 {
 		t.Errorf("staging default concurrency lost: %d", s.MaxConcurrentExecutions)
@@ -183,3 +194,59 @@ func TestPlan(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+func TestAccountConcurrency(t *testing.T) {
+	var all []Settings
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		s, err := LoadFile("..", stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s)
+	}
+	for i, want := range []int{7, 22, 52} {
+		if got := all[i].ReservedConcurrency(); got != want {
+			t.Errorf("%s reserves %d, want %d", all[i].Stack, got, want)
+		}
+		if got := Plan(all[i], 1, Usage{}).AccountConcurrency; got != want+UnreservedConcurrencyFloor {
+			t.Errorf("%s alone needs an account limit of %d, want %d", all[i].Stack, got, want+UnreservedConcurrencyFloor)
+		}
+	}
+	if got := RequiredAccountConcurrency(all); got != 181 {
+		t.Errorf("three stacks in one account need %d, want 181", got)
+	}
+	for _, tc := range []struct {
+		name string
+		acct AccountConcurrency
+		want int
+	}{
+		{"default quota, nothing reserved", AccountConcurrency{Unreserved: 1000}, 0},
+		{"exactly enough", AccountConcurrency{Unreserved: 181}, 0},
+		{"one short", AccountConcurrency{Unreserved: 180}, 1},
+		{"a new account's small quota", AccountConcurrency{Unreserved: 50}, 131},
+		{"a redeploy gets its own reservation back", AccountConcurrency{Unreserved: 100, ReservedToday: 81}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.acct.Shortfall(all); got != tc.want {
+				t.Errorf("shortfall %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestScheduleIntervals(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want time.Duration
+	}{
+		{"rate(1 hour)", time.Hour},
+		{"rate(15 minutes)", 15 * time.Minute},
+		{"rate(2 days)", 48 * time.Hour},
+		{"cron(0 * * * ? *)", unknownInterval},
+	} {
+		s := Settings{DiscoverSchedule: tc.expr, CleanupSchedule: tc.expr}
+		if got := s.DiscoverInterval(); got != tc.want || s.CleanupInterval() != tc.want {
+			t.Errorf("%s: interval %s, want %s", tc.expr, got, tc.want)
+		}
+	}
+}

@@ -93,6 +93,11 @@ func (s Settings) Validate() error {
 			bad(fmt.Sprintf("modelPass%d", i+1), "is empty; set a Bedrock model id such as %s", DefaultModel)
 		}
 	}
+	for i, e := range s.ReasoningEfforts() {
+		if !slices.Contains([]string{"", "low", "medium", "high"}, e) {
+			bad(fmt.Sprintf("reasoningEffortPass%d", i+1), `is %q; use low, medium or high, or "" to send none (required for models without a reasoning effort)`, e)
+		}
+	}
 	if !slices.Contains([]string{"", "default", "priority", "flex"}, s.ServiceTier) {
 		bad("serviceTier", "is %q; use default, priority or flex (or leave it unset)", s.ServiceTier)
 	}
@@ -122,6 +127,20 @@ func (s Settings) Validate() error {
 	}
 
 	atLeast("alarmDlqMessages", s.AlarmDLQMessages, 1)
+	if s.AlarmDLQMessageAge < time.Minute || s.AlarmDLQMessageAge >= QueueRetention {
+		bad("alarmDlqMessageAge", "is %s; use 1m or more, below the DLQ's %s retention, or its messages expire before it fires", s.AlarmDLQMessageAge, QueueRetention)
+	}
+	for key, v := range map[string]int{"alarmFunctionErrors": s.AlarmFunctionErrors, "alarmPublishFailures": s.AlarmPublishFailures,
+		"alarmUnreadableObjects": s.AlarmUnreadableObjects, "alarmStuckJobs": s.AlarmStuckJobs} {
+		atLeast(key, v, 1)
+	}
+	if every, ok := rateInterval(s.DiscoverSchedule); ok && s.AlarmCursorLag < 2*every {
+		need := 2 * every
+		bad("alarmCursorLag", "is %s; it must allow two discovery runs (2 × the discoverSchedule interval = %s), or it fires between runs", s.AlarmCursorLag, need)
+	}
+	if need := CallsPerJob * s.PassTimeout; s.AlarmOldestJobAge <= need {
+		bad("alarmOldestJobAge", "is %s; it must exceed the three passes of one job (3 × passTimeout = %s)", s.AlarmOldestJobAge, need)
+	}
 	if s.AlarmErrorRatePercent <= 0 || s.AlarmErrorRatePercent > 100 {
 		bad("alarmErrorRatePercent", "is %v; use a percentage above 0 and at most 100", s.AlarmErrorRatePercent)
 	}

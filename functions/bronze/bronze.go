@@ -30,10 +30,13 @@ const maxDocumentBytes = 8 << 20
 
 // Metadata describes how a pass result was produced.
 type Metadata struct {
-	JobPostingID   string          `json:"job_posting_id"`
-	Pass           contract.Pass   `json:"pass_name"`
-	Section        string          `json:"section"`
-	ModelID        string          `json:"model_id"`
+	JobPostingID string        `json:"job_posting_id"`
+	Pass         contract.Pass `json:"pass_name"`
+	Section      string        `json:"section"`
+	ModelID      string        `json:"model_id"`
+	// AnswerSource is who answered: SourceBedrock, or how the local cloud's emulator
+	// did ("offline", "replay"). Documents written before the field are Bedrock's.
+	AnswerSource   string          `json:"answer_source,omitempty"`
 	PromptVersion  string          `json:"prompt_version"`
 	ExecutionID    string          `json:"execution_id"`
 	Partition      string          `json:"partition,omitempty"`
@@ -51,6 +54,13 @@ type Metadata struct {
 	ModelLatencyMs int64           `json:"model_latency_ms"`
 	TotalMs        int64           `json:"total_ms"`
 }
+
+// SourceBedrock is the AnswerSource of an answer from Amazon Bedrock.
+const SourceBedrock = "bedrock"
+
+// FromBedrock reports whether Amazon Bedrock answered: only such a document may serve
+// a cache lookup of a handler that calls Bedrock.
+func (m Metadata) FromBedrock() bool { return m.AnswerSource == "" || m.AnswerSource == SourceBedrock }
 
 // Issue is a field-level problem the validator found and normalised or dropped.
 type Issue struct {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,34 +18,44 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	jobstatus "github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // Handler is the CleanupLocks Lambda handler.
 type Handler struct {
-	sfn     *sfn.Client
-	db      *dynamodb.Client
-	sem     *semaphore.Semaphore
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics.Emitter
-	now     func() time.Time
+	sfn       *sfn.Client
+	db        *dynamodb.Client
+	store     *jobstatus.Store
+	publisher *queue.Publisher
+	sem       *semaphore.Semaphore
+	opts      Options
+	log       *slog.Logger
+	metrics   *metrics.Emitter
+	now       func() time.Time
 }
 
 // New builds the handler.
 func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
+	if opts.StuckAfter <= 0 {
+		opts.StuckAfter = opts.LockTimeout
+	}
 	db := dynamodb.NewFromConfig(cfg)
 	return &Handler{
-		sfn:     sfn.NewFromConfig(cfg),
-		db:      db,
-		sem:     semaphore.New(db, opts.SemaphoreTable),
-		opts:    opts,
-		log:     log,
-		metrics: m,
-		now:     time.Now,
+		sfn:       sfn.NewFromConfig(cfg),
+		db:        db,
+		store:     jobstatus.New(db, opts.StatusTable),
+		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
+		sem:       semaphore.New(db, opts.SemaphoreTable),
+		opts:      opts,
+		log:       log,
+		metrics:   m,
+		now:       time.Now,
 	}
 }
 
@@ -54,7 +65,9 @@ type Result struct {
 	Checked        int    `json:"checked"`
 	Running        int    `json:"running"`         // holders left alone because their execution runs
 	Released       int    `json:"released"`        // slots given back
-	ClaimsReleased int    `json:"claims_released"` // job claims of ended executions cleared
+	ClaimsReleased int    `json:"claims_released"` // rows of ended executions settled
+	Requeued       int    `json:"requeued"`        // of which handed to a new message
+	Stuck          int    `json:"stuck"`           // non-terminal rows found without a live execution (sweep only)
 	Kept           int    `json:"kept"`            // unknown holders younger than the lock timeout
 	Errors         int    `json:"errors"`
 	Drift          int    `json:"drift"` // count - holders before the repair (sweep only)
@@ -88,7 +101,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	}
 	d := ev.Detail
 	res := Result{Mode: "event", Checked: 1}
-	if d.StateMachineArn != h.opts.StateMachineARN || !failed(sfntypes.ExecutionStatus(d.Status)) {
+	if d.StateMachineArn != h.opts.StateMachineARN || !forwarded(sfntypes.ExecutionStatus(d.Status)) {
 		res.Mode = "ignored"
 		h.log.InfoContext(ctx, "status change ignored", "execution", d.Name, "status", d.Status, "state_machine", d.StateMachineArn)
 		return res, nil
@@ -105,11 +118,14 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	return res, nil
 }
 
-// failed reports the end states in which the state machine may not have released
-// its slot and claim itself.
-func failed(s sfntypes.ExecutionStatus) bool {
-	return s == sfntypes.ExecutionStatusFailed || s == sfntypes.ExecutionStatusTimedOut || s == sfntypes.ExecutionStatusAborted
+// ForwardedStatuses are the end states the stack's EventBridge rule sends here: every
+// end, SUCCEEDED included, since a success whose ReleaseSlot failed still holds its
+// slot (the sweep would release it, up to a schedule period later).
+var ForwardedStatuses = []sfntypes.ExecutionStatus{
+	sfntypes.ExecutionStatusSucceeded, sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted,
 }
+
+func forwarded(s sfntypes.ExecutionStatus) bool { return slices.Contains(ForwardedStatuses, s) }
 
 // StatusUnknown stands for an execution Step Functions does not know (expired or
 // never started).
@@ -128,8 +144,8 @@ func Releasable(status sfntypes.ExecutionStatus, held, lockTimeout time.Duration
 	return true
 }
 
-// releaseEnded gives back the slot of an ended execution and, unless it succeeded,
-// the job claim. Both are conditional, so a repeated event changes nothing.
+// releaseEnded gives back the slot of an ended execution and settles the job row it
+// left behind (settle). Both are conditional, so a repeated event changes nothing.
 func (h *Handler) releaseEnded(ctx context.Context, execution string, status sfntypes.ExecutionStatus, input string, res *Result) error {
 	released, err := h.sem.Release(ctx, execution)
 	if err != nil {
@@ -140,22 +156,21 @@ func (h *Handler) releaseEnded(ctx context.Context, execution string, status sfn
 		h.log.InfoContext(ctx, "slot released", "execution", execution, "status", string(status))
 	}
 	if status == sfntypes.ExecutionStatusSucceeded {
-		return nil
+		return nil // a succeeded execution settled its row itself
 	}
 	jobID := jobOf(execution, input)
 	if jobID == "" {
-		h.log.WarnContext(ctx, "no job id in execution name or input; claim left alone", "execution", execution)
+		h.log.WarnContext(ctx, "no job id in execution name or input; row left alone", "execution", execution)
 		return nil
 	}
-	cleared, err := h.releaseClaim(ctx, jobID, execution, status)
+	j, err := h.store.Get(ctx, jobID)
+	if errors.Is(err, jobstatus.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if cleared {
-		res.ClaimsReleased++
-		h.log.InfoContext(ctx, "claim released", "execution", execution, "job_posting_id", jobID, "status", string(status))
-	}
-	return nil
+	return h.settle(ctx, j, execution, status, res)
 }
 
 // jobOf finds the job id in the execution input, or else in the name `job-{id}-…`.
@@ -171,68 +186,67 @@ func jobOf(execution, input string) string {
 	return id
 }
 
-// releaseClaim marks the job FAILED and removes its claim, only if the claim is still
-// held by execution: a newer execution's claim is never touched. An execution that
-// died before its attempt was counted (the claim still PENDING) gets it counted here,
-// so the retry is published under a new execution name instead of colliding with the
-// dead one.
-func (h *Handler) releaseClaim(ctx context.Context, jobID, execution string, status sfntypes.ExecutionStatus) (bool, error) {
-	for _, uncounted := range []bool{true, false} {
-		cleared, err := h.clearClaim(ctx, jobID, execution, status, uncounted)
-		if err != nil || cleared {
-			return cleared, err
-		}
+// Outcomes of settle, for logs and the stuck listing.
+const (
+	settledRequeued = "requeued"
+	settledFailed   = "failed"
+	settledGaveUp   = "permanently_failed"
+)
+
+// settle makes the row of a job whose execution ended without finishing it live
+// again; the row is only touched if that execution is the one it waits for:
+//   - QUEUED at the execution's publication (it ended before its claim) or PENDING
+//     (it ended waiting for a slot): no attempt was counted, the job goes to a new
+//     message (status.Requeue);
+//   - IN_PROGRESS: the attempt was counted and failed: FAILED, retried by discovery
+//     (status.Fail), or PERMANENTLY_FAILED after the last allowed one (status.GiveUp).
+func (h *Handler) settle(ctx context.Context, j jobstatus.Job, execution string, st sfntypes.ExecutionStatus, res *Result) error {
+	outcome, err := h.settleRow(ctx, j, execution, st)
+	if errors.Is(err, jobstatus.ErrConflict) || outcome == "" {
+		return nil // the row moved on meanwhile, or belongs to another execution
 	}
-	return false, nil
+	if err != nil {
+		return err
+	}
+	res.ClaimsReleased++
+	if outcome == settledRequeued {
+		res.Requeued++
+	}
+	h.log.InfoContext(ctx, "job settled", "job_posting_id", j.ID, "execution", execution, "execution_status", string(st), "was", j.Overall, "outcome", outcome)
+	return nil
+}
+
+func (h *Handler) settleRow(ctx context.Context, j jobstatus.Job, execution string, st sfntypes.ExecutionStatus) (string, error) {
+	switch {
+	case j.Overall == contract.StatusQueued && j.Execution == "" && execution == contract.PublicationName(j.ID, j.Publication),
+		j.Overall == contract.StatusPending && j.Execution == execution:
+		_, err := h.publisher.Requeue(ctx, h.store, j, h.now())
+		return settledRequeued, err
+	case j.Overall == contract.StatusInProgress && j.Execution == execution:
+		detail, err := json.Marshal(map[string]string{
+			"Error": "Execution" + string(st),
+			"Cause": fmt.Sprintf("execution %s ended %s without settling its job; settled by CleanupLocks", execution, st),
+		})
+		if err != nil {
+			return "", fmt.Errorf("encode failure detail: %w", err)
+		}
+		t, outcome := jobstatus.Fail, settledFailed
+		if j.Attempts >= h.opts.MaxAttempts {
+			t, outcome = jobstatus.GiveUp, settledGaveUp
+		}
+		_, err = h.store.Apply(ctx, t, j.ID, map[string]dbtypes.AttributeValue{
+			":err": &dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
+				contract.AttrErrorStep: jobstatus.S(cleanupStep), contract.AttrErrorDetail: jobstatus.S(string(detail)),
+			}},
+			":now": jobstatus.S(jobstatus.Timestamp(h.now())), ":exec": jobstatus.S(execution), ":max": jobstatus.N(h.opts.MaxAttempts),
+		})
+		return outcome, err
+	}
+	return "", nil
 }
 
 // cleanupStep is the lastError step of a failure recorded by CleanupLocks.
 const cleanupStep = "cleanup"
-
-func (h *Handler) clearClaim(ctx context.Context, jobID, execution string, status sfntypes.ExecutionStatus, uncounted bool) (bool, error) {
-	detail, err := json.Marshal(map[string]string{
-		"Error": "Execution" + string(status),
-		"Cause": fmt.Sprintf("execution %s ended %s without releasing its claim; released by CleanupLocks", execution, status),
-	})
-	if err != nil {
-		return false, fmt.Errorf("encode failure detail: %w", err)
-	}
-	s := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
-	update, cond := "SET #s = :failed, #e = :err, #u = :now REMOVE #x", "#x = :exec"
-	names := map[string]string{"#s": contract.AttrOverallStatus, "#e": contract.AttrLastError, "#u": contract.AttrUpdatedAt, "#x": contract.AttrExecution}
-	values := map[string]dbtypes.AttributeValue{
-		":failed": s(contract.StatusFailed),
-		":err": &dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
-			contract.AttrErrorStep: s(cleanupStep), contract.AttrErrorDetail: s(string(detail)),
-		}},
-		":now":  s(h.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")),
-		":exec": s(execution),
-	}
-	if uncounted {
-		update += " ADD #at :one"
-		cond += " AND #s = :pending"
-		names["#at"] = contract.AttrAttempts
-		values[":one"] = &dbtypes.AttributeValueMemberN{Value: "1"}
-		values[":pending"] = s(contract.StatusPending)
-	}
-	_, err = h.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(h.opts.StatusTable),
-		Key:                       map[string]dbtypes.AttributeValue{contract.StatusKey: s(jobID)},
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	var ccf *dbtypes.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &ccf):
-		return false, nil
-	default:
-		return false, fmt.Errorf("release claim of job %s by %s: %w", jobID, execution, err)
-	}
-}
 
 // Sweep checks every holder: a RUNNING (or redriving) execution keeps its slot, an
 // ended one loses it, an unknown one loses it once older than the lock timeout. It
@@ -250,6 +264,10 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 			h.log.ErrorContext(ctx, "sweep holder", "execution", holder.Execution, "error", err.Error())
 		}
 	}
+	_, oldest, err := h.Reap(ctx, true, &res)
+	if err != nil {
+		return res, err
+	}
 	drift, err := h.sem.Reconcile(ctx, true)
 	if err != nil {
 		return res, err
@@ -262,6 +280,9 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 		metrics.Metric{Name: contract.MetricSemaphoreDrift, Value: float64(abs(drift)), Unit: metrics.Count},
 		metrics.Metric{Name: contract.MetricSlotsReleased, Value: float64(res.Released), Unit: metrics.Count},
 		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(len(st.Holders) - res.Released), Unit: metrics.Count},
+		metrics.Metric{Name: contract.MetricStuckJobs, Value: float64(res.Stuck), Unit: metrics.Count},
+		metrics.Metric{Name: contract.MetricOldestJobAge, Value: oldest.Seconds(), Unit: metrics.Seconds},
+		metrics.Metric{Name: contract.MetricJobsRequeued, Value: float64(res.Requeued), Unit: metrics.Count},
 	); err != nil {
 		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}

@@ -17,12 +17,13 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
-	"github.com/aienrichment/ai-enrichment/functions/status"
+	jobstatus "github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -46,6 +47,7 @@ type fixture struct {
 	sfn     *sfn.Client
 	db      *dynamodb.Client
 	sem     *semaphore.Semaphore
+	sqs     *sqs.Client
 	h       *Handler
 	metrics bytes.Buffer
 }
@@ -69,7 +71,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.sem = semaphore.New(f.db, f.names.SemaphoreTable)
 	f.h = New(cfg, Options{StateMachineARN: f.res.StateMachineARN, SemaphoreTable: f.names.SemaphoreTable, StatusTable: f.names.StatusTable,
-		LockTimeout: 30 * time.Minute, Stack: stack}, slog.New(slog.DiscardHandler), metrics.New(&f.metrics, contract.MetricsNamespace))
+		LockTimeout: 30 * time.Minute, Stack: stack,
+		QueueURL: f.res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: 3}, slog.New(slog.DiscardHandler), metrics.New(&f.metrics, contract.MetricsNamespace))
+	f.sqs = sqs.NewFromConfig(cfg)
 	t.Cleanup(func() {
 		out, err := f.sfn.ListExecutions(t.Context(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(f.res.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
 		if err == nil {
@@ -131,9 +135,18 @@ func (f *fixture) seed(t *testing.T, count int, holders map[string]time.Time) {
 // claim writes a status row of job claimed by execution after attempts attempts.
 func (f *fixture) claim(t *testing.T, job, status, execution string, attempts int) {
 	t.Helper()
+	f.row(t, job, status, execution, attempts, 0, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// row writes a status row with its publication and last transition time.
+func (f *fixture) row(t *testing.T, job, status, execution string, attempts, publication int, updated time.Time) {
+	t.Helper()
 	s := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
-	item := map[string]dbtypes.AttributeValue{contract.StatusKey: s(job), contract.AttrOverallStatus: s(status), contract.AttrUpdatedAt: s("2026-01-01T00:00:00.000Z"),
-		contract.AttrAttempts: &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(attempts)}}
+	item := map[string]dbtypes.AttributeValue{contract.StatusKey: s(job), contract.AttrOverallStatus: s(status), contract.AttrUpdatedAt: s(jobstatus.Timestamp(updated)),
+		contract.AttrAttempts: &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(attempts)}, contract.AttrPartition: s("year=2026/month=01/day=01/hour=00")}
+	if publication > 0 {
+		item[contract.AttrPublication] = &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(publication)}
+	}
 	if execution != "" {
 		item[contract.AttrExecution] = s(execution)
 	}
@@ -143,9 +156,9 @@ func (f *fixture) claim(t *testing.T, job, status, execution string, attempts in
 }
 
 // status reads a job's row through the status package, as operators do.
-func (f *fixture) status(t *testing.T, job string) status.Job {
+func (f *fixture) status(t *testing.T, job string) jobstatus.Job {
 	t.Helper()
-	j, err := status.New(f.db, f.names.StatusTable).Get(t.Context(), job)
+	j, err := jobstatus.New(f.db, f.names.StatusTable).Get(t.Context(), job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,14 +176,20 @@ func (f *fixture) event(t *testing.T, name, status, input string) json.RawMessag
 	return ev
 }
 
+// An ended execution's row is settled once, by the rule of status.go: PENDING (died
+// waiting for a slot, L8) is requeued uncounted, IN_PROGRESS after the last attempt is
+// given up (not left FAILED), a newer execution's claim is kept, and a SUCCEEDED
+// execution's slot is released too (S1).
 func TestStatusChangeEventReleasesSlotAndClaimOnce(t *testing.T) {
 	f := newFixture(t)
 	failed := f.run(t, "job-5001-aa", "5001", "fail", sfntypes.ExecutionStatusFailed)
 	// Job 5002's old execution failed, but a newer execution claims the job now.
 	old := f.run(t, "job-5002-old", "5002", "fail", sfntypes.ExecutionStatusFailed)
-	f.seed(t, 3, map[string]time.Time{"job-5001-aa": time.Now(), "job-5002-old": time.Now(), "job-5002-new": time.Now()})
-	f.claim(t, "5001", contract.StatusPending, "job-5001-aa", 0) // died waiting for a slot: attempt not counted yet
+	last := f.run(t, "job-5003-last", "5003", "fail", sfntypes.ExecutionStatusFailed)
+	f.seed(t, 4, map[string]time.Time{"job-5001-aa": time.Now(), "job-5002-old": time.Now(), "job-5002-new": time.Now(), "job-5003-last": time.Now()})
+	f.claim(t, "5001", contract.StatusPending, "job-5001-aa", 0) // died waiting for a slot: attempt not counted
 	f.claim(t, "5002", contract.StatusInProgress, "job-5002-new", 1)
+	f.claim(t, "5003", contract.StatusInProgress, "job-5003-last", 3) // its last allowed attempt
 
 	tests := []struct {
 		name        string
@@ -179,16 +198,18 @@ func TestStatusChangeEventReleasesSlotAndClaimOnce(t *testing.T) {
 		wantCount   int
 		wantHolders int
 		job         string
-		wantJob     status.Job
+		wantJob     jobstatus.Job
 	}{
-		{"first delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1, Released: 1, ClaimsReleased: 1}, 2, 2,
-			"5001", status.Job{Overall: contract.StatusFailed, Attempts: 1}},
-		{"second delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1}, 2, 2,
-			"5001", status.Job{Overall: contract.StatusFailed, Attempts: 1}},
-		{"claim of a newer execution kept", f.event(t, "job-5002-old", "ABORTED", old), Result{Mode: "event", Checked: 1, Released: 1}, 1, 1,
-			"5002", status.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
-		{"success is ignored", f.event(t, "job-5002-new", "SUCCEEDED", old), Result{Mode: "ignored", Checked: 1}, 1, 1,
-			"5002", status.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
+		{"first delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1, Released: 1, ClaimsReleased: 1, Requeued: 1}, 3, 3,
+			"5001", jobstatus.Job{Overall: contract.StatusQueued, Attempts: 0}},
+		{"second delivery", f.event(t, "job-5001-aa", "FAILED", failed), Result{Mode: "event", Checked: 1}, 3, 3,
+			"5001", jobstatus.Job{Overall: contract.StatusQueued, Attempts: 0}},
+		{"claim of a newer execution kept", f.event(t, "job-5002-old", "ABORTED", old), Result{Mode: "event", Checked: 1, Released: 1}, 2, 2,
+			"5002", jobstatus.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
+		{"last attempt given up", f.event(t, "job-5003-last", "TIMED_OUT", last), Result{Mode: "event", Checked: 1, Released: 1, ClaimsReleased: 1}, 1, 1,
+			"5003", jobstatus.Job{Overall: contract.StatusPermanentlyFailed, Attempts: 3}},
+		{"success releases its slot", f.event(t, "job-5002-new", "SUCCEEDED", old), Result{Mode: "event", Checked: 1, Released: 1}, 0, 0,
+			"5002", jobstatus.Job{Overall: contract.StatusInProgress, Execution: "job-5002-new", Attempts: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,8 +233,36 @@ func TestStatusChangeEventReleasesSlotAndClaimOnce(t *testing.T) {
 			}
 		})
 	}
-	if e := f.status(t, "5001").LastError; e == nil || e.Step != cleanupStep || e.Error != "ExecutionFAILED" || !strings.Contains(e.Cause, "job-5001-aa") {
+	if e := f.status(t, "5003").LastError; e == nil || e.Step != cleanupStep || e.Error != "ExecutionTIMED_OUT" || !strings.Contains(e.Cause, "job-5003-last") {
 		t.Fatalf("lastError %+v does not name the step, the status and the execution", e)
+	}
+	if msgs := f.messages(t); len(msgs) != 1 || msgs[0].Job.JobPostingID != "5001" || msgs[0].Publication != 1 {
+		t.Fatalf("messages %+v, want job 5001's publication 1", msgs)
+	}
+}
+
+// messages receives and deletes every message of the jobs queue.
+func (f *fixture) messages(t *testing.T) []contract.QueueMessage {
+	t.Helper()
+	var out []contract.QueueMessage
+	for {
+		got, err := f.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.res.QueueURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Messages) == 0 {
+			return out
+		}
+		for _, m := range got.Messages {
+			var qm contract.QueueMessage
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &qm); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, qm)
+			if _, err := f.sqs.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(f.res.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
@@ -261,7 +310,7 @@ func TestSweep(t *testing.T) {
 	if d, err := f.sfn.DescribeExecution(t.Context(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(f.arn(t, "job-6001-run"))}); err != nil || d.Status != sfntypes.ExecutionStatusRunning {
 		t.Fatalf("running execution touched: %v %v", d.Status, err)
 	}
-	for job, want := range map[string]status.Job{
+	for job, want := range map[string]jobstatus.Job{
 		"6001": {Overall: contract.StatusInProgress, Execution: "job-6001-run", Attempts: 1},
 		"6003": {Overall: contract.StatusFailed, Attempts: 2},
 		"6002": {Overall: contract.StatusCompleted, Attempts: 1},
@@ -284,5 +333,66 @@ func TestSweep(t *testing.T) {
 	}
 	if want := (Result{Mode: "sweep", Checked: 2, Running: 1, Kept: 1}); again != want {
 		t.Fatalf("second sweep %+v, want %+v", again, want)
+	}
+}
+
+// The reaper settles what no event reported (L5, L7, L8): a QUEUED row without
+// message or execution, a QUEUED row whose execution ended before its claim, a PENDING
+// row whose execution was stopped waiting for a slot, an IN_PROGRESS row of a vanished
+// execution after its last attempt. Running and young rows are left alone.
+func TestReaperSettlesRowsNoSignalReported(t *testing.T) {
+	f := newFixture(t)
+	f.run(t, "job-7002-p1", "7002", "fail", sfntypes.ExecutionStatusFailed) // ended before its claim
+	f.run(t, "job-7003-wait", "7003", "hold", sfntypes.ExecutionStatusRunning)
+	if _, err := f.sfn.StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: aws.String(f.arn(t, "job-7003-wait"))}); err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, "job-7004-run", "7004", "hold", sfntypes.ExecutionStatusRunning)
+	f.seed(t, 0, nil)
+	old, young := time.Now().Add(-2*time.Hour), time.Now()
+	f.row(t, "7001", contract.StatusQueued, "", 0, 1, old) // marked, never published (L5)
+	f.row(t, "7002", contract.StatusQueued, "", 0, 1, old)
+	f.row(t, "7003", contract.StatusPending, "job-7003-wait", 1, 2, old)
+	f.row(t, "7004", contract.StatusInProgress, "job-7004-run", 1, 1, old)
+	f.row(t, "7005", contract.StatusQueued, "", 0, 1, young)
+	f.row(t, "7006", contract.StatusInProgress, "job-7006-gone", 3, 1, old)
+
+	got, err := f.h.Sweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Stuck != 4 || got.Requeued != 3 || got.ClaimsReleased != 4 || got.Errors != 0 {
+		t.Fatalf("sweep %+v, want 4 stuck, 3 requeued, 1 given up", got)
+	}
+	for job, want := range map[string]jobstatus.Job{
+		"7001": {Overall: contract.StatusQueued, Publication: 2},
+		"7002": {Overall: contract.StatusQueued, Publication: 2},
+		"7003": {Overall: contract.StatusQueued, Publication: 3, Attempts: 1},
+		"7004": {Overall: contract.StatusInProgress, Publication: 1, Attempts: 1, Execution: "job-7004-run"},
+		"7005": {Overall: contract.StatusQueued, Publication: 1},
+		"7006": {Overall: contract.StatusPermanentlyFailed, Publication: 1, Attempts: 3},
+	} {
+		j := f.status(t, job)
+		if j.Overall != want.Overall || j.Publication != want.Publication || j.Attempts != want.Attempts || j.Execution != want.Execution {
+			t.Errorf("job %s = %s pub %d attempts %d claim %q, want %+v", job, j.Overall, j.Publication, j.Attempts, j.Execution, want)
+		}
+	}
+	pubs := map[string]int{}
+	for _, m := range f.messages(t) {
+		pubs[m.Job.JobPostingID] = m.Publication
+	}
+	if want := map[string]int{"7001": 2, "7002": 2, "7003": 3}; fmt.Sprint(pubs) != fmt.Sprint(want) {
+		t.Errorf("messages %v, want %v", pubs, want)
+	}
+	var emf map[string]any
+	if err := json.Unmarshal(f.metrics.Bytes(), &emf); err != nil {
+		t.Fatalf("metrics line %q: %v", f.metrics.String(), err)
+	}
+	if emf[contract.MetricStuckJobs] != 4.0 || emf[contract.MetricJobsRequeued] != 3.0 || emf[contract.MetricOldestJobAge].(float64) < 7000 {
+		t.Errorf("EMF line %s", f.metrics.String())
+	}
+	// Requeued rows are young again: the next sweep finds nothing.
+	if again, err := f.h.Sweep(t.Context()); err != nil || again.Stuck != 0 {
+		t.Errorf("second sweep %+v %v", again, err)
 	}
 }

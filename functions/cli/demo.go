@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -40,6 +42,9 @@ func init() {
 				Settings: s, Partitions: partitions, JobsPerPartition: perPartition, Seed: seed,
 				OutDir: outDir, Timeout: timeout,
 			}
+			if err := o.Validate(); err != nil {
+				return usageErr("demo: %v (--partitions, --jobs, --timeout, --out)", err)
+			}
 			switch bedrock {
 			case "", "offline":
 			case "aws":
@@ -63,11 +68,16 @@ func init() {
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", flagStack, total, partitions)
 			sum, err := localrun.Demo(cmd.Context(), o)
-			_ = bar.Finish()
-			fmt.Fprintln(cmd.ErrOrStderr())
 			if err != nil {
+				_ = bar.Exit() // the bar shows how far it got, not 100 %
+				fmt.Fprintln(cmd.ErrOrStderr())
+				if sum.BronzeDir != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "finished results are saved in %s; a rerun is served them from the cache\n", sum.BronzeDir)
+				}
 				return err
 			}
+			_ = bar.Finish()
+			fmt.Fprintln(cmd.ErrOrStderr())
 			if flagJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
 			}
@@ -98,7 +108,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 	fmt.Fprintf(w, "\n  passes:      %d stored, %d served from cache\n", s.Passes, s.CacheHits)
 	fmt.Fprintf(w, "  model:       %s, %d calls\n", s.Model, s.ModelCalls)
 	fmt.Fprintf(w, "  tokens:      %d in, %d out\n", s.Tokens.Input, s.Tokens.Output)
-	fmt.Fprintf(w, "  cost:        $%.4f estimated at on-demand prices\n", s.CostUSD)
+	if s.Offline {
+		fmt.Fprintf(w, "  cost:        $%.4f at on-demand prices, had Bedrock answered (the offline model costs nothing)\n", s.CostUSD)
+	} else {
+		fmt.Fprintf(w, "  cost:        $%.4f estimated at on-demand prices\n", s.CostUSD)
+	}
 	fmt.Fprintf(w, "  peak slots:  %d in use at once\n", s.PeakSlots)
 	fmt.Fprintf(w, "  dead letters: %d\n", s.DLQ)
 	if s.Imported > 0 {
@@ -112,4 +126,42 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 		}
 		fmt.Fprintf(w, "  %s %s after %d attempts: %s\n", j.Overall, j.ID, j.Attempts, reason)
 	}
+	fmt.Fprintf(w, "  report:      %s (charts of slots in use and jobs done, every result)\n", s.Report)
+	printResults(w, s)
+}
+
+// resultsShown bounds the table; the report holds every result.
+const resultsShown = 12
+
+// printResults prints what enrichment found for the first jobs.
+func printResults(w io.Writer, s localrun.DemoSummary) {
+	if len(s.Results) == 0 {
+		return
+	}
+	source := "Amazon Bedrock"
+	if s.Offline {
+		source = "the offline model (keyword rules of the local cloud, not a model)"
+	}
+	fmt.Fprintf(w, "\nresults (answered by %s):\n", source)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TITLE\tSALARY FOUND\tWORK MODEL\tSENIORITY\tTOP SKILLS")
+	for _, r := range s.Results[:min(len(s.Results), resultsShown)] {
+		salary := r.Salary
+		if salary == "" {
+			salary = "none stated"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", clipText(r.Title, 40), salary, r.WorkModel, r.Seniority, strings.Join(r.Skills, ", "))
+	}
+	_ = tw.Flush()
+	if n := len(s.Results) - resultsShown; n > 0 {
+		fmt.Fprintf(w, "  … and %d more in the report\n", n)
+	}
+	fmt.Fprintln(w, "\nEvery field of the three passes is explained in docs/passes.md.")
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

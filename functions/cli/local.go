@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 )
 
@@ -48,7 +48,7 @@ func localUp(ctx context.Context, w io.Writer, port int, replayDir string) error
 	}
 	c, err := localcloud.Start(ctx, localcloud.Options{
 		Port:    port,
-		Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer, ReplayDir: replayDir},
+		Bedrock: bedrockemu.Options{Offline: offline.Answer, ReplayDir: replayDir},
 		Logger:  slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	})
 	if err != nil {

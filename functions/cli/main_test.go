@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
@@ -26,7 +26,7 @@ import (
 var deployed *localrun.Stack
 
 func TestMain(m *testing.M) {
-	os.Exit(localcloud.RunTests(m, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}}, func(c *localcloud.Cloud) error {
+	os.Exit(localcloud.RunTests(m, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}}, func(c *localcloud.Cloud) error {
 		s, err := workflowStackSettings("dev")
 		if err != nil {
 			return err

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/spf13/cobra"
@@ -29,8 +26,8 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "retry ID",
 		Short: "Start a new execution of a job, as InvokeEnrichment does, with a fresh attempt budget",
-		Long: "Resets the job's attempts to 0 and its status to FAILED (clearing the claim of an ended\n" +
-			"execution), then starts a new execution. The state machine resumes at the first pass not\n" +
+		Long: "Resets the job's attempts to 0 under a new publication (clearing the claim of an ended\n" +
+			"execution), then starts that publication's execution: a name never used before. The state machine resumes at the first pass not\n" +
 			"recorded as COMPLETED; --from-pass P forgets the recorded passes from P on, so they run\n" +
 			"again (served from the Bronze cache when model and prompt version are unchanged).\n" +
 			"--force re-runs every pass against the model. Refused while an execution runs the job\n" +
@@ -113,15 +110,16 @@ func (t *target) retry(ctx context.Context, id string, force bool, from contract
 			}
 		}
 	}
-	if err := t.resetForRetry(ctx, j, r.Forgotten); err != nil {
+	row, err := t.resetForRetry(ctx, j, r.Forgotten)
+	if err != nil {
 		return r, err
 	}
-	// A new name: the earlier executions of the job keep theirs, and a retry repeated
-	// within the same second maps to the same execution.
-	r.Execution = contract.ExecutionName(id, "retry-"+time.Now().UTC().Format("20060102T150405Z"))
+	// The publication the reset wrote names the execution: never an earlier one's.
+	r.Execution = contract.PublicationName(id, row.Publication)
 	msg := contract.QueueMessage{
-		Job:   contract.JobRef{JobPostingID: id, Partition: j.Partition, PostingKey: contract.PostingKey(id)},
-		Force: force,
+		Job:         contract.JobRef{JobPostingID: id, Partition: j.Partition, PostingKey: contract.PostingKey(id)},
+		Force:       force,
+		Publication: row.Publication,
 	}
 	if r.Existed, err = invoke.Start(ctx, t.sfn, smARN, r.Execution, msg); err != nil {
 		return r, err
@@ -130,45 +128,21 @@ func (t *target) retry(ctx context.Context, id string, force bool, from contract
 	return r, err
 }
 
-// resetForRetry makes the job eligible for the claim of a new execution: FAILED with
-// no attempts, without the claim of its ended execution and without the forgotten
-// passes. It is conditional on what was read, so a job that discovery queued or an
-// execution claimed meanwhile is left alone.
-func (t *target) resetForRetry(ctx context.Context, j status.Job, forget []contract.Pass) error {
-	update := "SET #st = :failed, #at = :zero, #up = :now REMOVE #ex"
-	names := map[string]string{"#st": contract.AttrOverallStatus, "#at": contract.AttrAttempts, "#up": contract.AttrUpdatedAt, "#ex": contract.AttrExecution}
-	values := map[string]types.AttributeValue{
-		":failed": &types.AttributeValueMemberS{Value: contract.StatusFailed},
-		":zero":   &types.AttributeValueMemberN{Value: "0"},
-		":now":    &types.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
-		":seen":   &types.AttributeValueMemberS{Value: j.Overall},
-	}
-	for i, p := range forget {
-		n := "#p" + strconv.Itoa(i)
-		names[n] = string(p)
-		update += ", " + n
-	}
-	cond := "#st = :seen AND attribute_not_exists(#ex)"
-	if j.Execution != "" {
-		cond = "#st = :seen AND #ex = :exec"
-		values[":exec"] = &types.AttributeValueMemberS{Value: j.Execution}
-	}
-	_, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(t.names.StatusTable),
-		Key:                       map[string]types.AttributeValue{contract.StatusKey: &types.AttributeValueMemberS{Value: j.ID}},
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+// resetForRetry applies status.Retry: a fresh attempt budget, no claim, the forgotten
+// passes removed, and a new publication. It is conditional on the row as read, so a
+// job that discovery queued or an execution claimed meanwhile is left alone.
+func (t *target) resetForRetry(ctx context.Context, j status.Job, forget []contract.Pass) (status.Job, error) {
+	row, err := t.status.Apply(ctx, status.Retry.Forgetting(forget...), j.ID, map[string]types.AttributeValue{
+		":seen": status.S(j.Overall), ":seenat": status.S(j.UpdatedAt),
+		":token": status.S(status.NewToken()), ":now": status.S(status.Timestamp(time.Now())),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return refusedErr("job %s changed while being reset (queued or claimed meanwhile): look at it with `enrichctl job %s`", j.ID, j.ID)
+	if errors.Is(err, status.ErrConflict) {
+		return row, refusedErr("job %s changed while being reset (queued or claimed meanwhile): look at it with `enrichctl job %s`", j.ID, j.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("reset job %s for a retry: %w", j.ID, err)
+		return row, fmt.Errorf("reset job %s for a retry: %w", j.ID, err)
 	}
-	return nil
+	return row, nil
 }
 
 func (r retryReport) print(w io.Writer) {

@@ -70,7 +70,7 @@ func TestJobAndRetry(t *testing.T) {
 	// attempt budget starts over.
 	var rr retryReport
 	runJSON(t, ExitOK, &rr, "retry", a, "--from-pass", "pass3")
-	if rr.Previous != contract.StatusCompleted || len(rr.Forgotten) != 1 || rr.Forgotten[0] != contract.Pass3 || !strings.HasPrefix(rr.Execution, "job-"+a+"-retry-") || rr.Existed {
+	if rr.Previous != contract.StatusCompleted || len(rr.Forgotten) != 1 || rr.Forgotten[0] != contract.Pass3 || !strings.HasPrefix(rr.Execution, "job-"+a+"-p") || rr.Execution == jr.Execution || rr.Existed {
 		t.Fatalf("retry: %+v", rr)
 	}
 	after := waitFor(t, st, a, func(j status.Job) bool { return completed(j) && j.Passes[contract.Pass3].CompletedAt != "" })
@@ -86,9 +86,14 @@ func TestJobAndRetry(t *testing.T) {
 		t.Fatalf("retried permanently failed job: %+v", revived)
 	}
 
-	// --force sends every pass to the model again.
+	// --force sends every pass to the model again. Each retry runs under a name never
+	// used before, although each resets the attempts (L2).
 	calls := len(st.Cloud.Bedrock().Calls())
+	previous := rr.Execution
 	runJSON(t, ExitOK, &rr, "retry", b, "--force")
+	if rr.Execution == previous || rr.Existed {
+		t.Fatalf("second retry of %s reused execution %s", b, previous)
+	}
 	forced := waitFor(t, st, b, func(j status.Job) bool {
 		return completed(j) && j.Passes[contract.Pass1].CompletedAt != revived.Passes[contract.Pass1].CompletedAt
 	})

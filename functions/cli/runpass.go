@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -36,10 +38,11 @@ type runPassResult struct {
 }
 
 func init() {
-	var passName, jobFile, modelID string
+	var passName, jobFile, modelID, effort string
 	var previous []string
+	var dry bool
 	cmd := &cobra.Command{
-		Use:   "run-pass --pass P --job job.json [--model ID] [--previous pass1=FILE]",
+		Use:   "run-pass --pass P --job job.json [--model ID] [--reasoning-effort E] [--previous pass1=FILE] [--dry-run]",
 		Short: "Run one pass of one posting against Bedrock (or the local emulator with --local)",
 		Long: "Builds the pass's prompt from a posting (JSON with job_posting_id, job_title, company_name,\n" +
 			"job_location, job_description_text), asks the model exactly as EnrichPartition does (one retry\n" +
@@ -64,9 +67,24 @@ func init() {
 			if modelID == "" {
 				modelID = stacks.DefaultModel
 			}
-			req, err := enrich.BuildRequest(pass, posting, prev)
+			s, err := stacks.Defaults(flagStack)
+			if err != nil {
+				return usageErr("--stack: %v", err)
+			}
+			effort, err := passEffort(modelID, effort, s.ReasoningEfforts()[slices.Index(contract.Passes, pass)])
+			if err != nil {
+				return err
+			}
+			req, err := enrich.BuildRequest(pass, posting, prev, enrichpartition.TargetFor(modelID, effort))
 			if err != nil {
 				return usageErr("%v", err)
+			}
+			if dry {
+				d, err := captureRequest(cmd.Context(), modelID, req)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, d)
 			}
 			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
 			if err != nil {
@@ -94,9 +112,30 @@ func init() {
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
 	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default "+stacks.DefaultModel+")")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the exact Converse request (JSON), its input tokens and reserved maxTokens; call no model")
+	cmd.Flags().StringVar(&effort, "reasoning-effort", "", "low, medium, high or none (default: the stack's setting for the pass, none for models without an effort)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
 	Root.AddCommand(cmd)
+}
+
+// passEffort resolves a reasoning effort asked for on the command line: "none" sends
+// none, "" takes the stack's effort for the pass (stackEffort) when the model takes
+// one, anything else must be an effort the model takes.
+func passEffort(modelID, asked, stackEffort string) (string, error) {
+	switch asked {
+	case "none":
+		return "", nil
+	case "":
+		if enrichpartition.CheckReasoningEffort(modelID, stackEffort) != nil {
+			return "", nil
+		}
+		return stackEffort, nil
+	}
+	if err := enrichpartition.CheckReasoningEffort(modelID, asked); err != nil {
+		return "", usageErr("reasoning effort: %v", err)
+	}
+	return asked, nil
 }
 
 func readPosting(cmd *cobra.Command, name string) (contract.Posting, error) {
@@ -164,7 +203,7 @@ func runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
 		}
 		return cfg, endpoint, func() {}, err
 	}
-	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: enrich.OfflineAnswer}))
+	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Offline: offline.Answer}))
 	cfg, err := endpointConfig(ctx, srv.URL)
 	if err != nil {
 		srv.Close()

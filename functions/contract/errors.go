@@ -23,6 +23,10 @@ const (
 	ErrNameCircuitOpen    = "CircuitOpen"
 	ErrNameInvalidInput   = "InvalidInput"
 	ErrNameStorage        = "StorageError"
+	// ErrNameDeadline: the invocation's time ran out for the model calls (a slow model,
+	// or a first call compiling a new schema). Not retried blindly: a long call retried
+	// is paid twice.
+	ErrNameDeadline = "ModelDeadline"
 )
 
 // ErrInvalidJobID marks a job id that failed validation.

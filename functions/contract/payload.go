@@ -45,6 +45,9 @@ type Posting struct {
 type QueueMessage struct {
 	Job   JobRef `json:"job"`
 	Force bool   `json:"force,omitempty"`
+	// Publication is the job's publication counter as the mark that published the
+	// message wrote it; it names the execution (0 in messages older than the counter).
+	Publication int `json:"publication,omitempty"`
 }
 
 // ExecutionInput is the Step Functions execution input.
@@ -52,6 +55,7 @@ type ExecutionInput struct {
 	JobData     JobRef `json:"job_data"`
 	ExecutionID string `json:"execution_id"`
 	Force       bool   `json:"force"`
+	Publication int    `json:"publication"` // the claim refuses a superseded publication
 }
 
 // PassInput is the EnrichPartition payload. Previous maps an earlier pass to the Bronze
@@ -79,6 +83,7 @@ type PassOutput struct {
 	ModelID     string  `json:"model_id"`
 	Tokens      Tokens  `json:"tokens"`
 	CostUSD     float64 `json:"cost_usd"`
+	CostKnown   bool    `json:"cost_known"` // false: no price for the model, CostUSD is not a cost
 	Cached      bool    `json:"cached"`
 	BronzeKey   string  `json:"bronze_key"`
 	ParseStatus string  `json:"parse_status"`
@@ -92,6 +97,13 @@ func ExecutionName(jobID, nonce string) string {
 		return "job-" + jobID
 	}
 	return "job-" + jobID + "-" + nonce
+}
+
+// PublicationName is the execution name of a job's publication: unique per
+// publication, so a closed execution's name is never offered again (Step Functions
+// keeps names of Standard workflows unique for 90 days after they close).
+func PublicationName(jobID string, publication int) string {
+	return ExecutionName(jobID, fmt.Sprintf("p%d", publication))
 }
 
 // DedupID is the FIFO deduplication id of a job published from a partition.

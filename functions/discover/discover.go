@@ -6,7 +6,6 @@ package discover
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // Event is the handler input: an EventBridge scheduled event (its content is ignored)
@@ -56,6 +56,7 @@ type Handler struct {
 	bronze    *bronze.Store
 	s3        *s3.Client
 	db        *dynamodb.Client
+	store     *status.Store
 	publisher *queue.Publisher
 	log       *slog.Logger
 	metrics   *metrics.Emitter
@@ -65,12 +66,14 @@ type Handler struct {
 // New builds a handler on real SDK clients.
 func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
 	s3c := s3.NewFromConfig(cfg)
+	db := dynamodb.NewFromConfig(cfg)
 	return &Handler{
 		opts:      opts,
 		silver:    silver.NewBucket(s3c, opts.SilverBucket),
 		bronze:    bronze.New(s3c, opts.BronzeBucket),
 		s3:        s3c,
-		db:        dynamodb.NewFromConfig(cfg),
+		db:        db,
+		store:     status.New(db, opts.StatusTable),
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
 		log:       log,
 		metrics:   m,
@@ -264,8 +267,12 @@ func (h *Handler) publish(ctx context.Context, jobs []candidate, force bool) (n 
 	for _, c := range jobs {
 		prev[c.id] = c.status
 	}
+	pub := make(map[string]int, len(ready))
+	for _, e := range ready {
+		pub[e.Message.Job.JobPostingID] = e.Message.Publication
+	}
 	for _, id := range refused {
-		if err := h.unmarkQueued(ctx, id, prev[id]); err != nil {
+		if err := h.unmarkQueued(ctx, id, prev[id], pub[id]); err != nil {
 			h.log.Error("job left QUEUED without a message", "job_posting_id", id, "error", err.Error())
 		}
 	}
@@ -290,21 +297,12 @@ func (h *Handler) prepare(ctx context.Context, c candidate, force bool) (*queue.
 			return nil, err
 		}
 	}
-	ok, err := h.markQueued(ctx, c.id, c.partition, force)
-	if err != nil || !ok {
+	publication, err := h.markQueued(ctx, c.id, c.partition, force)
+	if err != nil || publication == 0 {
 		return nil, err
 	}
-	dedup := fmt.Sprintf("%s#%d", c.partition, c.status.attempts)
-	if force {
-		dedup += "#force"
-	}
-	return &queue.Entry{
-		Message: contract.QueueMessage{
-			Job:   contract.JobRef{JobPostingID: c.id, Partition: c.partition, PostingKey: key},
-			Force: force,
-		},
-		DedupID: contract.DedupID(c.id, dedup),
-	}, nil
+	e := queue.EntryFor(contract.JobRef{JobPostingID: c.id, Partition: c.partition, PostingKey: key}, publication, force)
+	return &e, nil
 }
 
 // retryFailed republishes FAILED jobs that have attempts left, found through the

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // jobStatus is what discovery needs of a status row; the zero value is "no row".
@@ -103,69 +104,40 @@ func (h *Handler) statuses(ctx context.Context, ids []string) (map[string]jobSta
 	return out, nil
 }
 
-// markQueued sets a job QUEUED if it has no row, or (with force) is not in flight, or
-// failed with attempts left. It reports false when the condition does not hold: the
-// job was queued or started meanwhile.
-func (h *Handler) markQueued(ctx context.Context, id, partition string, force bool) (bool, error) {
-	cond := "attribute_not_exists(#id) OR (#st = :failed AND (attribute_not_exists(#at) OR #at < :max))"
-	if force {
-		cond = "attribute_not_exists(#id) OR NOT (#st IN (:queued, :pending, :running))"
-	}
-	names := map[string]string{"#id": contract.StatusKey, "#st": contract.AttrOverallStatus, "#up": contract.AttrUpdatedAt, "#cr": contract.AttrCreatedAt, "#pa": contract.AttrPartition}
-	values := map[string]types.AttributeValue{
-		":queued":    &types.AttributeValueMemberS{Value: contract.StatusQueued},
-		":now":       &types.AttributeValueMemberS{Value: h.now().UTC().Format(time.RFC3339Nano)},
-		":partition": &types.AttributeValueMemberS{Value: partition},
+// markQueued applies status.Queue (status.QueueForced with force) and returns the
+// publication it wrote; 0 means the condition does not hold: the job was queued or
+// started meanwhile. The token makes the mark safe to retry: an SDK retry after a lost
+// acknowledgement finds its own mark and is not taken for a race.
+func (h *Handler) markQueued(ctx context.Context, id, partition string, force bool) (int, error) {
+	t, args := status.Queue, map[string]types.AttributeValue{
+		":now": status.S(status.Timestamp(h.now())), ":partition": status.S(partition),
+		":token": status.S(status.NewToken()), ":max": status.N(h.opts.MaxAttempts),
 	}
 	if force {
-		values[":pending"] = &types.AttributeValueMemberS{Value: contract.StatusPending}
-		values[":running"] = &types.AttributeValueMemberS{Value: contract.StatusInProgress}
-	} else {
-		names["#at"] = contract.AttrAttempts
-		values[":failed"] = &types.AttributeValueMemberS{Value: contract.StatusFailed}
-		values[":max"] = &types.AttributeValueMemberN{Value: strconv.Itoa(h.opts.MaxAttempts)}
+		t = status.QueueForced
+		delete(args, ":max")
 	}
-	_, err := h.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(h.opts.StatusTable),
-		Key:                       map[string]types.AttributeValue{contract.StatusKey: &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:          aws.String("SET #st = :queued, #up = :now, #pa = :partition, #cr = if_not_exists(#cr, :now)"),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
+	j, err := h.store.Apply(ctx, t, id, args)
+	if errors.Is(err, status.ErrConflict) {
+		return 0, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("marking job %s queued: %w", id, err)
+		return 0, fmt.Errorf("marking job %s queued: %w", id, err)
 	}
-	return true, nil
+	return j.Publication, nil
 }
 
-// unmarkQueued puts back the status a job had before markQueued, for a job whose
-// message the queue refused, so the next run picks it up again.
-func (h *Handler) unmarkQueued(ctx context.Context, id string, prev jobStatus) error {
-	key := map[string]types.AttributeValue{contract.StatusKey: &types.AttributeValueMemberS{Value: id}}
-	names := map[string]string{"#st": contract.AttrOverallStatus}
-	queued := &types.AttributeValueMemberS{Value: contract.StatusQueued}
-	var err error
-	if prev.status == "" {
-		_, err = h.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: aws.String(h.opts.StatusTable), Key: key,
-			ConditionExpression:       aws.String("#st = :queued"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":queued": queued},
-		})
-	} else {
-		_, err = h.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(h.opts.StatusTable), Key: key,
-			UpdateExpression:          aws.String("SET #st = :prev"),
-			ConditionExpression:       aws.String("#st = :queued"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":queued": queued, ":prev": &types.AttributeValueMemberS{Value: prev.status}},
-		})
+// unmarkQueued puts back the status a job had before markQueued (FAILED for a job
+// that had no row, so the retry of failed jobs picks it up), for a job whose message
+// the queue refused. The publication stays counted: its name is never used.
+func (h *Handler) unmarkQueued(ctx context.Context, id string, prev jobStatus, publication int) error {
+	was := prev.status
+	if was == "" {
+		was = contract.StatusFailed
 	}
+	_, err := h.store.Apply(ctx, status.Unqueue, id, map[string]types.AttributeValue{
+		":prev": status.S(was), ":now": status.S(status.Timestamp(h.now())), ":pub": status.N(publication),
+	})
 	if err != nil {
 		return fmt.Errorf("restoring status of job %s: %w", id, err)
 	}

@@ -24,9 +24,9 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
@@ -108,7 +108,7 @@ func chaosSettings(sc scenario) (stacks.Settings, error) {
 func runChaos(t *testing.T, sc scenario) {
 	ctx := context.Background()
 	begin := time.Now()
-	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if errors.Is(err, localcloud.ErrMotoMissing) {
 		t.Skip("local cloud unavailable: ", err)
 	}
@@ -192,19 +192,24 @@ func runChaos(t *testing.T, sc scenario) {
 }
 
 // peek reads up to n messages of the queue without consuming them, so the test can
-// deliver them again or publish copies.
+// deliver them again or publish copies. ReceiveMessage cannot ask for a zero
+// visibility timeout: the SDK leaves an optional int32 of 0 out of the request, so the
+// queue's own timeout would hide each peeked message for minutes (issue 11 T6).
+// ChangeMessageVisibility always sends its required timeout, so every peeked message
+// is made visible again at once.
 func peek(t *testing.T, q *sqs.Client, url string, n int) []events.SQSMessage {
 	t.Helper()
 	var out []events.SQSMessage
 	seen := map[string]bool{}
 	for tries := 0; len(out) < n && tries < 10; tries++ {
 		r, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 0,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		reveal(t, q, url, r.Messages)
 		for _, m := range r.Messages {
 			if id := aws.ToString(m.MessageId); !seen[id] && len(out) < n {
 				seen[id] = true
@@ -216,6 +221,22 @@ func peek(t *testing.T, q *sqs.Client, url string, n int) []events.SQSMessage {
 		}
 	}
 	return out
+}
+
+// reveal makes received messages visible again.
+func reveal(t *testing.T, q *sqs.Client, url string, msgs []sqstypes.Message) {
+	t.Helper()
+	if len(msgs) == 0 {
+		return
+	}
+	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}
+	}
+	out, err := q.ChangeMessageVisibilityBatch(context.Background(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
+	if err != nil || len(out.Failed) > 0 {
+		t.Fatalf("make peeked messages visible: %v %+v", err, out)
+	}
 }
 
 // publishDuplicates sends each message again under a new deduplication id, twice:

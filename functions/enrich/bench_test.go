@@ -35,11 +35,11 @@ func BenchmarkParseValidate(b *testing.B) {
 func BenchmarkBuildRequest(b *testing.B) {
 	p := samplePosting()
 	for _, pass := range contract.Passes {
-		prev := previousFor(b, pass, p)
+		prev := previousFor(b, pass)
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := BuildRequest(pass, p, prev); err != nil {
+				if _, err := BuildRequest(pass, p, prev, testTarget); err != nil {
 					b.Fatal(err)
 				}
 			}

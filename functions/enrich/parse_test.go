@@ -73,7 +73,7 @@ func TestParseStatuses(t *testing.T) {
 func TestParsePass3Summary(t *testing.T) {
 	base := func() (analysis, summary map[string]any) {
 		var doc map[string]map[string]any
-		if err := json.Unmarshal([]byte(OfflineAnswer(contract.Pass3, "")), &doc); err != nil {
+		if err := json.Unmarshal([]byte(completeAnswer(t, contract.Pass3)), &doc); err != nil {
 			t.Fatal(err)
 		}
 		doc["summary"]["recommendation_score"] = 0.7

@@ -8,6 +8,10 @@ package enrich
 //	range:"lo,hi"       inclusive numeric range
 //	format:"country"    ISO 3166-1 alpha-2 code (also "usstate", "currency")
 //	alias:"old_name"    key accepted when the canonical key is absent
+//	maxlen:"120"        longest text kept (runes); longer text is cut at a word
+//	when:"value;source=a|b"  the field is kept only when each condition holds on its
+//	                    siblings: a bare name has a value (not null, "not_mentioned"
+//	                    or []), name=a|b has one of those values; otherwise it is null
 //
 // Pointers are nullable scalars; lists are never null after validation.
 
@@ -117,10 +121,14 @@ type Context struct {
 }
 
 // Inferred is one pass2/pass3 judgement. The outer field's tags apply to Value.
+// Evidence is kept only where it carries information: for a value the model inferred
+// or combined, in one short phrase. A stated or earlier-pass value is its own evidence
+// and an empty value has none; this halves the evidence tokens of an answer
+// (docs/passes.md, "Compact answers").
 type Inferred[T any] struct {
 	Value      T        `json:"value" inherit:"true"`
 	Confidence *float64 `json:"confidence" range:"0,1"`
-	Evidence   *string  `json:"evidence"`
+	Evidence   *string  `json:"evidence" maxlen:"120" when:"value;source=inferred|combined"`
 	Source     *string  `json:"source" enum:"explicit|previous_pass|inferred|combined"`
 }
 

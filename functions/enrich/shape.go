@@ -65,7 +65,7 @@ func writeShape(b *strings.Builder, t reflect.Type, tg tags, indent string) {
 		// Judgements on one line: their four keys are explained once in the rules.
 		b.WriteString(`{"value": `)
 		writeShape(b, t.Field(0).Type, tg, indent)
-		b.WriteString(`, "confidence": number 0-1, "evidence": string, "source": string}`)
+		b.WriteString(`, "confidence": number 0-1, "evidence": string|null, "source": string}`)
 	case t.Kind() == reflect.Struct:
 		b.WriteString("{\n")
 		for i := range t.NumField() {
@@ -124,7 +124,9 @@ func rangeText(tg tags) string {
 }
 
 // jsonSchema is the JSON Schema of the pass's document, for models that accept a
-// structured-output schema.
+// structured-output schema. It stays inside Bedrock's supported subset: no numeric or
+// string constraints (Bedrock answers 400 to minimum/maximum, docs/local-cloud.md), so
+// ranges are checked by our own validator (validate.go) and shown in the prompt.
 func jsonSchema(pass contract.Pass) json.RawMessage {
 	s := schemaOf(resultType(pass), tags{})
 	out, _ := json.Marshal(s)
@@ -164,9 +166,6 @@ func schemaOf(t reflect.Type, tg tags) map[string]any {
 		s = map[string]any{"type": "integer"}
 	default:
 		s = map[string]any{"type": "number"}
-	}
-	if tg.ranged {
-		s["minimum"], s["maximum"] = tg.lo, tg.hi
 	}
 	if nullable {
 		s["type"] = []any{s["type"], "null"}

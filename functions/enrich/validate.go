@@ -22,6 +22,15 @@ type tags struct {
 	lo, hi float64
 	ranged bool
 	format string
+	maxLen int
+	when   []condition
+}
+
+// condition is one clause of a when tag: the sibling field has a value, or (with
+// values) one of those values.
+type condition struct {
+	field  string
+	values []string
 }
 
 func tagsOf(f reflect.StructField) tags {
@@ -36,7 +45,44 @@ func tagsOf(f reflect.StructField) tags {
 		t.ranged = true
 	}
 	t.format = f.Tag.Get("format")
+	t.maxLen, _ = strconv.Atoi(f.Tag.Get("maxlen"))
+	if w := f.Tag.Get("when"); w != "" {
+		for _, clause := range strings.Split(w, ";") {
+			name, values, _ := strings.Cut(clause, "=")
+			c := condition{field: name}
+			if values != "" {
+				c.values = strings.Split(values, "|")
+			}
+			t.when = append(t.when, c)
+		}
+	}
 	return t
+}
+
+// holds reports whether the condition is true of the struct value it belongs to.
+func (c condition) holds(parent reflect.Value) bool {
+	for i := range parent.NumField() {
+		if jsonName(parent.Type().Field(i)) != c.field {
+			continue
+		}
+		f := parent.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				return false
+			}
+			f = f.Elem()
+		}
+		switch {
+		case f.Kind() == reflect.Slice:
+			return f.Len() > 0 && c.values == nil
+		case f.Kind() == reflect.String && f.String() == "not_mentioned":
+			return false
+		case c.values != nil:
+			return f.Kind() == reflect.String && slices.Contains(c.values, f.String())
+		}
+		return true
+	}
+	return false
 }
 
 func (t tags) allowsNotMentioned() bool { return slices.Contains(t.enum, "not_mentioned") }
@@ -158,6 +204,16 @@ func (v *validator) fillStruct(dst reflect.Value, raw any, path string, outer ta
 		}
 		v.fill(dst.Field(i), val, fpath, t)
 	}
+	// Conditional fields are decided once their siblings are normalised: what the
+	// schema says carries no information is dropped, silently (docs/passes.md).
+	for i := range typ.NumField() {
+		for _, c := range tagsOf(typ.Field(i)).when {
+			if !c.holds(dst) {
+				dst.Field(i).SetZero()
+				break
+			}
+		}
+	}
 }
 
 // isGroup reports whether t is a plain group of fields.
@@ -212,7 +268,21 @@ func (v *validator) text(raw any, path string, t tags) (string, bool) {
 	case nullWords[strings.ToLower(s)]:
 		return "", false
 	}
-	return s, true
+	return clipText(s, t.maxLen), true
+}
+
+// clipText cuts s to at most n runes (n > 0), at the last space when there is one in
+// the second half, and marks the cut with "…".
+func clipText(s string, n int) string {
+	r := []rune(s)
+	if n <= 0 || len(r) <= n {
+		return s
+	}
+	cut := string(r[:n-1])
+	if sp := strings.LastIndexByte(cut, ' '); sp > len(cut)/2 {
+		cut = cut[:sp]
+	}
+	return strings.TrimRight(cut, " ,;:.") + "…"
 }
 
 func (v *validator) number(raw any, path string, t tags) (float64, bool) {

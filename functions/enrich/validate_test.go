@@ -13,7 +13,7 @@ import (
 func withField(t *testing.T, pass contract.Pass, path string, value any) string {
 	t.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(OfflineAnswer(pass, "")), &doc); err != nil {
+	if err := json.Unmarshal([]byte(completeAnswer(t, pass)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	keys := strings.Split(path, ".")
@@ -82,7 +82,14 @@ func TestValidateNormalises(t *testing.T) {
 		{"judgement value synonym", contract.Pass2, sen, map[string]any{"value": "Mid-Level", "confidence": 0.8, "evidence": "x", "source": "inferred"}, `{"confidence":0.8,"evidence":"x","source":"inferred","value":"mid"}`, 0},
 		{"bare judgement kept", contract.Pass2, sen, "senior", `{"confidence":null,"evidence":null,"source":null,"value":"senior"}`, 1},
 		{"confidence out of range", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": 1.5, "evidence": "x", "source": "inferred"}, `{"confidence":null,"evidence":"x","source":"inferred","value":"senior"}`, 1},
-		{"source synonym", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": "0.9", "evidence": "x", "source": "pass1_derived"}, `{"confidence":0.9,"evidence":"x","source":"previous_pass","value":"senior"}`, 0},
+		{"source synonym", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": "0.9", "evidence": "x", "source": "combined"}, `{"confidence":0.9,"evidence":"x","source":"combined","value":"senior"}`, 0},
+		{"earlier-pass source synonym drops its evidence", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": 0.9, "evidence": "x", "source": "pass1_derived"}, `{"confidence":0.9,"evidence":null,"source":"previous_pass","value":"senior"}`, 0},
+		{"stated value carries no evidence", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": 0.95, "evidence": "Title says Senior", "source": "explicit"}, `{"confidence":0.95,"evidence":null,"source":"explicit","value":"senior"}`, 0},
+		{"empty value carries no evidence", contract.Pass2, sen, map[string]any{"value": "not_mentioned", "confidence": 0.2, "evidence": "No mention of seniority", "source": "inferred"}, `{"confidence":0.2,"evidence":null,"source":"inferred","value":"not_mentioned"}`, 0},
+		{"empty list carries no evidence", contract.Pass2, "inference.stack_and_cloud.secondary_clouds", map[string]any{"value": []any{}, "confidence": 0.8, "evidence": "Only AWS", "source": "inferred"}, `{"confidence":0.8,"evidence":null,"source":"inferred","value":[]}`, 0},
+		{"judgement without source drops its evidence", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": 0.7, "evidence": "x"}, `{"confidence":0.7,"evidence":null,"source":null,"value":"senior"}`, 0},
+		{"long evidence is cut at a word", contract.Pass2, sen, map[string]any{"value": "senior", "confidence": 0.7, "evidence": strings.Repeat("seven years ", 20), "source": "inferred"},
+			`{"confidence":0.7,"evidence":"` + strings.Repeat("seven years ", 9) + `seven…","source":"inferred","value":"senior"}`, 0},
 		{"maturity score must be whole", contract.Pass3, "analysis.company_maturity.data_maturity_score", map[string]any{"value": 2.5}, `{"confidence":null,"evidence":null,"source":null,"value":null}`, 1},
 		{"unknown summary category dropped", contract.Pass3, "summary.strength_categories", []any{"Remote Friendly", "free_snacks"}, `["remote_friendly"]`, 1},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -21,6 +22,47 @@ type Outcome struct {
 	Tokens  contract.Tokens
 	Latency time.Duration
 	Calls   int
+	// Attempts are the HTTP attempts of every call, SDK retries and throttles included.
+	Attempts llm.Attempts
+}
+
+// TargetFor describes a model to enrich.BuildRequest: whether the prompt needs the
+// answer template, and the output limit the token budgets must stay under.
+func TargetFor(modelID, reasoningEffort string) enrich.Target {
+	m, _ := llm.Lookup(modelID) // an unknown model: no structured output, no known limit
+	return enrich.Target{
+		StructuredOutput: m.StructuredOutput,
+		ReasoningEffort:  reasoningEffort,
+		MaxOutputTokens:  m.MaxOutputTokens,
+	}
+}
+
+// CheckReasoningEffort refuses an effort the model cannot take, naming what it takes;
+// "" (send none) is always valid.
+func CheckReasoningEffort(modelID, effort string) error {
+	if effort == "" {
+		return nil
+	}
+	m, known := llm.Lookup(modelID)
+	switch {
+	case !known || m.ReasoningEffortField == "":
+		return fmt.Errorf("model %s takes no reasoning effort: set it to \"\" (none)", modelID)
+	case !m.AcceptsReasoningEffort(effort):
+		return fmt.Errorf("reasoning effort %q: model %s takes %s, or \"\" (none)", effort, modelID, strings.Join(m.ReasoningEfforts, ", "))
+	}
+	return nil
+}
+
+// Call is the Converse call Ask makes for req (before any retry).
+func Call(modelID, serviceTier string, req enrich.Request) llm.Call {
+	msgs := make([]llm.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
+	}
+	return llm.Call{
+		ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
+		Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier, ReasoningEffort: req.ReasoningEffort,
+	}
 }
 
 // Ask sends a pass request and parses the answer. A truncated, JSON-less (reasoning
@@ -29,17 +71,16 @@ type Outcome struct {
 // per-model circuit breaker fails fast when the model keeps failing.
 func Ask(ctx context.Context, client *llm.Client, modelID, serviceTier string, req enrich.Request) (Outcome, error) {
 	var o Outcome
+	ctx, cancel, err := modelContext(ctx, time.Now())
+	if err != nil {
+		return o, err
+	}
+	defer cancel()
 	for attempt := 0; attempt < 2; attempt++ {
-		msgs := make([]llm.Message, len(req.Messages))
-		for i, m := range req.Messages {
-			msgs[i] = llm.Message{Role: m.Role, Text: m.Text}
-		}
-		answer, err := client.Converse(ctx, llm.Call{
-			ModelID: modelID, System: req.System, Messages: msgs, MaxTokens: req.MaxTokens,
-			Temperature: temperature, Schema: req.Schema, ServiceTier: serviceTier,
-		})
+		answer, err := client.Converse(ctx, Call(modelID, serviceTier, req))
+		o.Attempts = o.Attempts.Add(answer.Attempts)
 		if err != nil && !errors.Is(err, llm.ErrNoText) {
-			return o, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+			return o, modelErr(ctx, err, llm.Kind(err), o.Calls)
 		}
 		o.Calls++
 		o.Answer = answer

@@ -8,6 +8,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
+	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
 // BenchmarkPassOwnWork measures what the handler itself spends per pass, without the
@@ -20,15 +22,15 @@ func BenchmarkPassOwnWork(b *testing.B) {
 	}
 	previous := map[contract.Pass]json.RawMessage{}
 	for _, pass := range contract.Passes {
-		req, err := enrich.BuildRequest(pass, posting, previous)
+		req, err := enrich.BuildRequest(pass, posting, previous, TargetFor(stacks.DefaultModel, "low"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		answer := enrich.OfflineAnswer(pass, req.Messages[len(req.Messages)-1].Text)
+		answer := offline.Answer(pass, req.Messages[len(req.Messages)-1].Text)
 		b.Run(string(pass), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				req, err := enrich.BuildRequest(pass, posting, previous)
+				req, err := enrich.BuildRequest(pass, posting, previous, TargetFor(stacks.DefaultModel, "low"))
 				if err != nil {
 					b.Fatal(err)
 				}

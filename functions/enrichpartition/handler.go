@@ -104,9 +104,10 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, storageErr(err)
 	}
-	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID {
+	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID &&
+		(h.opts.AcceptEmulated || existing.Doc.Metadata.FromBedrock()) {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
-		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, nil)
+		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, llm.Attempts{}, nil)
 		return output(existing.Doc, key, true), nil
 	}
 	replace := ""
@@ -126,14 +127,14 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, err
 	}
-	req, err := enrich.BuildRequest(pass, posting, previous)
+	req, err := enrich.BuildRequest(pass, posting, previous, TargetFor(modelID, h.opts.ReasoningEfforts[pass]))
 	if err != nil {
 		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput, Message: err.Error()}
 	}
 
 	run, err := Ask(ctx, h.model, modelID, h.opts.ServiceTier, req)
 	meta := bronze.Metadata{
-		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID,
+		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID, AnswerSource: answerSource(run.Answer),
 		PromptVersion: req.PromptVersion, ExecutionID: in.ExecutionID, Partition: in.JobData.Partition,
 		JobTitle: posting.JobTitle, CompanyName: posting.CompanyName, JobLocation: posting.JobLocation,
 		Tokens: run.Tokens, ModelCalls: run.Calls, StopReason: run.Answer.StopReason, ParseStatus: run.Parsed.Status,
@@ -148,7 +149,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "pass failed", "error", err.Error(), "parse_status", run.Parsed.Status, "model_calls", run.Calls)
-		h.emit(pass, modelID, meta, false, 0, err)
+		h.emit(pass, modelID, meta, false, 0, run.Attempts, err)
 		return contract.PassOutput{}, err
 	}
 
@@ -167,7 +168,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	log.InfoContext(ctx, "pass stored", "bronze_key", key, "parse_status", run.Parsed.Status,
 		"input_tokens", run.Tokens.Input, "output_tokens", run.Tokens.Output, "cost_usd", meta.CostUSD, "issues", len(doc.Issues))
-	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues), nil)
+	h.emit(pass, modelID, doc.Metadata, false, len(doc.Issues), run.Attempts, nil)
 	return output(doc, key, false), nil
 }
 
@@ -188,6 +189,14 @@ func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[cont
 		out[p] = c.Doc.Result
 	}
 	return out, nil
+}
+
+// answerSource names who answered, as the Bronze metadata records it.
+func answerSource(a llm.Answer) string {
+	if a.Emulated != "" {
+		return a.Emulated
+	}
+	return bronze.SourceBedrock
 }
 
 func storageErr(err error) error {
@@ -213,35 +222,39 @@ func output(doc bronze.Document, key string, cached bool) contract.PassOutput {
 	m := doc.Metadata
 	return contract.PassOutput{
 		StatusCode: 200, Success: true, Section: m.Section, ModelID: m.ModelID,
-		Tokens: m.Tokens, CostUSD: m.CostUSD, Cached: cached, BronzeKey: key,
+		Tokens: m.Tokens, CostUSD: m.CostUSD, CostKnown: m.CostKnown, Cached: cached, BronzeKey: key,
 		ParseStatus: m.ParseStatus, Issues: len(doc.Issues),
 	}
 }
 
 // emit writes the pass's EMF metrics: tokens and cost count only when the model was
-// called, so dashboards add up real spend; a throttled pass counts in ModelThrottles.
-func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int, failure error) {
+// called, so dashboards add up real spend. ModelCalls and ModelThrottles count HTTP
+// attempts (SDK retries included), so their ratio is the throttled share. A model
+// without a price emits CostUnknown instead of a CostUSD of 0.
+func (h *Handler) emit(pass contract.Pass, modelID string, m bronze.Metadata, cached bool, nIssues int, attempts llm.Attempts, failure error) {
 	ms := []metrics.Metric{{Name: "CacheHit", Value: 0, Unit: metrics.Count}}
 	status := m.ParseStatus
 	switch {
 	case cached:
 		ms[0].Value, status = 1, "cached"
 	default:
+		cost := metrics.Metric{Name: "CostUSD", Value: m.CostUSD, Unit: metrics.None}
+		if !m.CostKnown {
+			cost = metrics.Metric{Name: "CostUnknown", Value: 1, Unit: metrics.Count}
+		}
 		ms = append(ms,
 			metrics.Metric{Name: "InputTokens", Value: float64(m.Tokens.Input), Unit: metrics.Count},
 			metrics.Metric{Name: "OutputTokens", Value: float64(m.Tokens.Output), Unit: metrics.Count},
-			metrics.Metric{Name: "CostUSD", Value: m.CostUSD, Unit: metrics.None},
+			cost,
 			metrics.Metric{Name: "ModelLatencyMs", Value: float64(m.ModelLatencyMs), Unit: metrics.Milliseconds},
-			metrics.Metric{Name: "ModelCalls", Value: float64(m.ModelCalls), Unit: metrics.Count},
+			metrics.Metric{Name: contract.MetricModelCalls, Value: float64(attempts.Total), Unit: metrics.Count},
+			metrics.Metric{Name: contract.MetricModelThrottles, Value: float64(attempts.Throttled), Unit: metrics.Count},
 			metrics.Metric{Name: "ValidationIssues", Value: float64(nIssues), Unit: metrics.Count},
 		)
 	}
 	var ce *contract.Error
 	if errors.As(failure, &ce) {
 		status = ce.Name
-		if ce.Name == contract.ErrNameThrottled {
-			ms = append(ms, metrics.Metric{Name: contract.MetricModelThrottles, Value: 1, Unit: metrics.Count})
-		}
 	}
 	if status == "" {
 		status = "none"

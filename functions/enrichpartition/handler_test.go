@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -22,6 +23,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -35,7 +37,7 @@ const (
 var metricsOut bytes.Buffer
 
 func TestMain(m *testing.M) {
-	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}}
+	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}}
 	os.Exit(localcloud.RunTests(m, opts, func(c *localcloud.Cloud) error {
 		cfg, err := c.AWSConfig(context.Background())
 		if err != nil {
@@ -64,6 +66,7 @@ func newHandler(cfg aws.Config) (*Handler, error) {
 		BronzeBucket:    testBucket,
 		Models:          map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
 		BreakerFailures: 1000, // these tests inject failures on purpose
+		AcceptEmulated:  true, // the emulator is the model here
 	}
 	return New(cfg, cfg, opts, slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(&metricsOut, contract.MetricsNamespace))
 }
@@ -145,6 +148,22 @@ func (f *fixture) doc(pass contract.Pass) bronze.Document {
 	return c.Doc
 }
 
+// emf returns the metrics of the last EMF line written for the fixture's job.
+func (f *fixture) emf() map[string]any {
+	f.t.Helper()
+	var last map[string]any
+	for _, line := range strings.Split(metricsOut.String(), "\n") {
+		var doc map[string]any
+		if json.Unmarshal([]byte(line), &doc) == nil && doc["job_posting_id"] == f.job {
+			last = doc
+		}
+	}
+	if last == nil {
+		f.t.Fatalf("no EMF line for job %s", f.job)
+	}
+	return last
+}
+
 func wantNamed(t *testing.T, err error, name string) {
 	t.Helper()
 	var ce *contract.Error
@@ -201,6 +220,64 @@ func TestThreePassesThenCacheThenForce(t *testing.T) {
 	}
 }
 
+// The structured-output schema of every pass is inside Bedrock's supported subset:
+// the emulator refuses what Bedrock refuses (minimum/maximum on ranged fields made
+// every pass fail with ModelInvalidRequest before the schema fix).
+func TestPassSchemasAcceptedByBedrock(t *testing.T) {
+	f := setup(t)
+	for _, p := range contract.Passes {
+		f.mustRun(p, false)
+	}
+	var n int
+	for _, c := range f.emu.Calls() {
+		if c.Job != f.job {
+			continue
+		}
+		n++
+		if !c.StructuredOutput || c.Outcome != "ok" {
+			t.Errorf("%s: structured output %t, outcome %q %s", c.Pass, c.StructuredOutput, c.Outcome, c.Reason)
+		}
+	}
+	if n != len(contract.Passes) {
+		t.Fatalf("%d model calls, want one per pass", n)
+	}
+}
+
+// An answer of the local cloud's emulator says so in its metadata and never serves a
+// handler that calls Bedrock: before, "make demo" then "make demo BEDROCK=aws" served
+// the offline documents as if Bedrock had written them.
+func TestEmulatedAnswersNeverServeBedrockHandlers(t *testing.T) {
+	f := setup(t)
+	f.mustRun(contract.Pass1, false)
+	doc := f.doc(contract.Pass1)
+	if doc.Metadata.AnswerSource != "offline" || doc.Metadata.FromBedrock() {
+		t.Fatalf("answer_source %q, want offline", doc.Metadata.AnswerSource)
+	}
+	bedrockHandler := *f.h
+	bedrockHandler.opts.AcceptEmulated = false
+	out, err := bedrockHandler.Handle(context.Background(), f.input(contract.Pass1, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Cached || f.emu.Count(f.job, contract.Pass1) != 2 {
+		t.Fatalf("offline answer served a Bedrock handler: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass1))
+	}
+	// A document Bedrock wrote (or one from before answer_source) is a cache hit.
+	for _, source := range []string{bronze.SourceBedrock, ""} {
+		c, _, err := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Doc.Metadata.AnswerSource = source
+		if err := bronze.New(f.s3, testBucket).PutDocument(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel), c.Doc, c.ETag); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := bedrockHandler.Handle(context.Background(), f.input(contract.Pass1, false)); err != nil || !out.Cached {
+			t.Fatalf("answer_source %q: cached=%v err=%v", source, out.Cached, err)
+		}
+	}
+}
+
 func TestNewPromptVersionMissesCache(t *testing.T) {
 	f := setup(t)
 	f.mustRun(contract.Pass1, false)
@@ -250,8 +327,12 @@ func TestModelFaults(t *testing.T) {
 			}
 			if tt.wantErr != "" {
 				wantNamed(t, err, tt.wantErr)
-				if tt.wantErr == contract.ErrNameThrottled && !strings.Contains(metricsOut.String(), `"ModelThrottles":1`) {
-					t.Fatalf("no ModelThrottles metric:\n%s", metricsOut.String())
+				if tt.wantErr == contract.ErrNameThrottled {
+					// Each throttled attempt counts (the SDK made 3), not once per invocation.
+					emf := f.emf()
+					if emf[contract.MetricModelThrottles] != 3.0 || emf[contract.MetricModelCalls] != 3.0 {
+						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 3 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+					}
 				}
 				_, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
 				if gerr != nil || found {
@@ -281,6 +362,123 @@ func TestModelFaults(t *testing.T) {
 				t.Fatal("fresh answer reported as cached")
 			}
 		})
+	}
+}
+
+// A throttled attempt retried into a success still counts: the throttled share is
+// ModelThrottles / ModelCalls over attempts.
+func TestThrottledAttemptsCountedOnSuccess(t *testing.T) {
+	f := setup(t)
+	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: f.job, Pass: contract.Pass1, First: 2, Kind: bedrockemu.Throttle}}})
+	f.mustRun(contract.Pass1, false)
+	emf := f.emf()
+	if emf[contract.MetricModelThrottles] != 2.0 || emf[contract.MetricModelCalls] != 3.0 {
+		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 2 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+	}
+}
+
+// A model without a recorded price reports its cost unknown everywhere, never 0.
+func TestUnpricedModelCostUnknown(t *testing.T) {
+	const unpriced = "anthropic.claude-opus-4-6-v1"
+	f := setup(t)
+	cfg, err := f.cloud.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, cfg, Options{Stack: "test", BronzeBucket: testBucket, BreakerFailures: 1000,
+		Models: map[contract.Pass]string{contract.Pass1: unpriced, contract.Pass2: unpriced, contract.Pass3: unpriced}},
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(&metricsOut, contract.MetricsNamespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Handle(context.Background(), f.input(contract.Pass1, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CostKnown || out.CostUSD != 0 {
+		t.Errorf("pass output cost %v known %t, want unknown", out.CostUSD, out.CostKnown)
+	}
+	c, found, err := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, unpriced))
+	if err != nil || !found || c.Doc.Metadata.CostKnown {
+		t.Errorf("bronze metadata cost_known %t (found %t, %v), want false", c.Doc.Metadata.CostKnown, found, err)
+	}
+	emf := f.emf()
+	if _, ok := emf["CostUSD"]; ok || emf["CostUnknown"] != 1.0 {
+		t.Errorf("EMF CostUSD %v CostUnknown %v, want no CostUSD and CostUnknown 1", emf["CostUSD"], emf["CostUnknown"])
+	}
+}
+
+// Both model calls of a pass (the truncation retry included) share one deadline taken
+// from the invocation's: a slow model ends in a named ModelDeadline while the
+// invocation still has AfterModelReserve left for its writes, never in a Lambda timeout.
+func TestModelCallsBoundedByInvocationDeadline(t *testing.T) {
+	tests := []struct {
+		name      string
+		latency   time.Duration
+		modelTime time.Duration // what the invocation leaves the model
+		truncate  bool
+		wantCalls int
+	}{
+		// First call answers truncated in time; the retry would end after the deadline.
+		{"truncation retry cut at the deadline", 1500 * time.Millisecond, 2500 * time.Millisecond, true, 2},
+		// One call slower than all the time there is (a schema's first grammar compile).
+		{"one slow call", 3 * time.Second, 1500 * time.Millisecond, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t)
+			faults := bedrockemu.Faults{Latency: tt.latency}
+			if tt.truncate {
+				faults.Rules = []bedrockemu.Rule{{Job: f.job, Pass: contract.Pass1, First: 1, Kind: bedrockemu.Truncate}}
+			}
+			f.emu.SetFaults(faults)
+			ctx, cancel := context.WithTimeout(context.Background(), AfterModelReserve+tt.modelTime)
+			defer cancel()
+			_, err := f.h.Handle(ctx, f.input(contract.Pass1, false))
+			wantNamed(t, err, contract.ErrNameDeadline)
+			if ctx.Err() != nil {
+				t.Fatal("the handler returned after the invocation's deadline")
+			}
+			if n := f.emu.Count(f.job, contract.Pass1); n != tt.wantCalls {
+				t.Fatalf("%d model calls, want %d", n, tt.wantCalls)
+			}
+			if _, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel)); gerr != nil || found {
+				t.Fatalf("a pass out of time left a cache entry: found=%v err=%v", found, gerr)
+			}
+		})
+	}
+	// An invocation with less than the reserve left does not call the model at all.
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), AfterModelReserve/2)
+	defer cancel()
+	_, err := f.h.Handle(ctx, f.input(contract.Pass1, false))
+	wantNamed(t, err, contract.ErrNameDeadline)
+	if n := f.emu.Count(f.job, contract.Pass1); n != 0 {
+		t.Fatalf("%d model calls with no time left, want 0", n)
+	}
+}
+
+// Warming sends each pass's schema once, with a one-token budget, through the same
+// validation a pass request gets; a model without structured output is skipped.
+func TestWarmSchemas(t *testing.T) {
+	f := setup(t)
+	before := len(f.emu.Calls())
+	warmed, err := WarmSchemas(context.Background(), f.h.model,
+		map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: "google.gemma-3-27b-it"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warmed) != 3 || warmed[0].Skipped || warmed[1].Skipped || !warmed[2].Skipped {
+		t.Fatalf("warmed %+v: want pass1 and pass2 sent, pass3 skipped", warmed)
+	}
+	calls := f.emu.Calls()[before:]
+	if len(calls) != 2 {
+		t.Fatalf("%d warm-up calls, want 2", len(calls))
+	}
+	for _, c := range calls {
+		if !c.StructuredOutput || c.MaxTokens != 1 || c.Outcome == string(bedrockemu.Invalid) {
+			t.Errorf("warm-up call %+v: want a valid one-token request with the schema", c)
+		}
 	}
 }
 

@@ -14,15 +14,21 @@ import (
 // Options configure the handler; Spec reads them from the Lambda environment the
 // Pulumi program sets.
 type Options struct {
-	Stack           string // metric dimension, so stacks sharing an account stay apart
-	BronzeBucket    string
-	Models          map[contract.Pass]string
-	ServiceTier     string
-	BreakerFailures int
-	BreakerCooldown time.Duration
-	// ModelReadTimeout bounds a silent model connection; it stays below the Lambda
-	// timeout so a stuck call fails with a named error instead of a Lambda timeout.
+	Stack        string // metric dimension, so stacks sharing an account stay apart
+	BronzeBucket string
+	Models       map[contract.Pass]string
+	ServiceTier  string
+	// ReasoningEfforts per pass: "", low, medium or high (refused for models without one).
+	ReasoningEfforts map[contract.Pass]string
+	BreakerFailures  int
+	BreakerCooldown  time.Duration
+	// ModelReadTimeout bounds a silent model connection. The calls of one pass are
+	// bounded together by the invocation's deadline (deadline.go), not by this.
 	ModelReadTimeout time.Duration
+	// AcceptEmulated lets the local cloud's emulator answers in Bronze serve as cache
+	// hits; only the local runtime sets it, when the emulator is its model. Without it
+	// (always in AWS) such answers are asked again.
+	AcceptEmulated bool
 }
 
 // writeMargin is the part of the pass timeout kept for the Bronze writes after the
@@ -35,7 +41,8 @@ var Spec = spec.Function[Options]{
 	Key:  "enrich-partition",
 	Name: func(n contract.Names) string { return n.EnrichFunction },
 	Defaults: func() Options {
-		return Options{Models: map[contract.Pass]string{}, BreakerFailures: 5, BreakerCooldown: time.Minute}
+		return Options{Models: map[contract.Pass]string{}, ReasoningEfforts: map[contract.Pass]string{},
+			BreakerFailures: 5, BreakerCooldown: time.Minute}
 	},
 	Check: Options.validate,
 	Vars: []spec.Var[Options]{
@@ -43,11 +50,14 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *string { return &o.Stack }),
 		spec.String(contract.EnvBronzeBucket, func(st spec.Stack) string { return st.Settings.BronzeBucket },
 			func(o *Options) *string { return &o.BronzeBucket }).Required(),
-		model(contract.Pass1, contract.EnvModelPass1, func(st spec.Stack) string { return st.Settings.ModelPass1 }),
-		model(contract.Pass2, contract.EnvModelPass2, func(st spec.Stack) string { return st.Settings.ModelPass2 }),
-		model(contract.Pass3, contract.EnvModelPass3, func(st spec.Stack) string { return st.Settings.ModelPass3 }),
+		perPass(contract.Pass1, contract.EnvModelPass1, func(st spec.Stack) string { return st.Settings.ModelPass1 }, models),
+		perPass(contract.Pass2, contract.EnvModelPass2, func(st spec.Stack) string { return st.Settings.ModelPass2 }, models),
+		perPass(contract.Pass3, contract.EnvModelPass3, func(st spec.Stack) string { return st.Settings.ModelPass3 }, models),
 		spec.String(contract.EnvServiceTier, func(st spec.Stack) string { return st.Settings.ServiceTier },
 			func(o *Options) *string { return &o.ServiceTier }),
+		perPass(contract.Pass1, contract.EnvReasoningEffortPass1, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass1 }, efforts),
+		perPass(contract.Pass2, contract.EnvReasoningEffortPass2, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass2 }, efforts),
+		perPass(contract.Pass3, contract.EnvReasoningEffortPass3, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass3 }, efforts),
 		spec.Int(contract.EnvBreakerFailures, 1, func(st spec.Stack) int { return st.Settings.BreakerFailures },
 			func(o *Options) *int { return &o.BreakerFailures }),
 		spec.Seconds(contract.EnvBreakerCooldown, time.Second, func(st spec.Stack) time.Duration { return st.Settings.BreakerCooldown },
@@ -87,10 +97,13 @@ var Spec = spec.Function[Options]{
 	},
 }
 
-// model declares the model setting of one pass.
-func model(p contract.Pass, env string, value func(spec.Stack) string) spec.Var[Options] {
-	return spec.Func(env, value, func(o *Options, raw string) error { o.Models[p] = raw; return nil })
+// perPass declares a setting of one pass, kept in the map field picks.
+func perPass(p contract.Pass, env string, value func(spec.Stack) string, field func(*Options) map[contract.Pass]string) spec.Var[Options] {
+	return spec.Func(env, value, func(o *Options, raw string) error { field(o)[p] = raw; return nil })
 }
+
+func models(o *Options) map[contract.Pass]string  { return o.Models }
+func efforts(o *Options) map[contract.Pass]string { return o.ReasoningEfforts }
 
 func (o Options) validate() error {
 	if o.BronzeBucket == "" {
@@ -99,6 +112,9 @@ func (o Options) validate() error {
 	for _, p := range contract.Passes {
 		if o.Models[p] == "" {
 			return fmt.Errorf("no model configured for %s", p)
+		}
+		if err := CheckReasoningEffort(o.Models[p], o.ReasoningEfforts[p]); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
 	return nil

@@ -16,6 +16,8 @@ type Options struct {
 	StateMachineARN string
 	QueueURL        string
 	SemaphoreTable  string
+	StatusTable     string
+	MessageGroups   int
 	MaxConcurrent   int
 	AdmissionBuffer int
 	DeferDelay      time.Duration
@@ -35,6 +37,10 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *string { return &o.QueueURL }).Required(),
 		spec.String(contract.EnvSemaphoreTable, func(st spec.Stack) string { return st.Names.SemaphoreTable },
 			func(o *Options) *string { return &o.SemaphoreTable }).Required(),
+		spec.String(contract.EnvStatusTable, func(st spec.Stack) string { return st.Names.StatusTable },
+			func(o *Options) *string { return &o.StatusTable }).Required(),
+		spec.Int(contract.EnvMessageGroups, 1, func(st spec.Stack) int { return st.Settings.MessageGroups },
+			func(o *Options) *int { return &o.MessageGroups }).Required(),
 		spec.Int(contract.EnvMaxConcurrency, 1, func(st spec.Stack) int { return st.Settings.MaxConcurrentExecutions },
 			func(o *Options) *int { return &o.MaxConcurrent }).Required(),
 		spec.Int(contract.EnvAdmissionBuffer, 0, func(st spec.Stack) int { return st.Settings.AdmissionBuffer },
@@ -53,7 +59,12 @@ var Spec = spec.Function[Options]{
 			// ListExecutions counts running executions for admission.
 			{Sid: "Start", Actions: []string{"states:StartExecution", "states:ListExecutions"},
 				Resources: []string{a.StateMachineARN(n.StateMachine)}},
+			// An existing execution of a message's publication: running, or ended
+			// before its claim (then the job is requeued).
+			{Sid: "Executions", Actions: []string{"states:DescribeExecution"}, Resources: []string{a.ExecutionsARN(n.StateMachine)}},
 			{Sid: "Semaphore", Actions: []string{"dynamodb:GetItem"}, Resources: []string{a.TableARN(n.SemaphoreTable)}},
+			// GetItem reads the job of an existing execution, UpdateItem requeues it.
+			{Sid: "StatusTable", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{a.TableARN(n.StatusTable)}},
 		}
 	},
 }

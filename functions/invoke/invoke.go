@@ -22,19 +22,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // Handler is the InvokeEnrichment Lambda handler.
 type Handler struct {
-	sfn     *sfn.Client
-	sqs     *sqs.Client
-	sem     *semaphore.Semaphore
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics.Emitter
+	sfn       *sfn.Client
+	sqs       *sqs.Client
+	sem       *semaphore.Semaphore
+	store     *status.Store
+	publisher *queue.Publisher
+	opts      Options
+	log       *slog.Logger
+	metrics   *metrics.Emitter
 	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
 	maxReceive int
 }
@@ -45,13 +50,17 @@ func New(ctx context.Context, cfg aws.Config, opts Options, log *slog.Logger, m 
 	if opts.DeferDelay <= 0 {
 		opts.DeferDelay = DefaultDeferDelay
 	}
+	db := dynamodb.NewFromConfig(cfg)
+	sqsc := sqs.NewFromConfig(cfg)
 	h := &Handler{
-		sfn:     sfn.NewFromConfig(cfg),
-		sqs:     sqs.NewFromConfig(cfg),
-		sem:     semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable),
-		opts:    opts,
-		log:     log,
-		metrics: m,
+		sfn:       sfn.NewFromConfig(cfg),
+		sqs:       sqsc,
+		sem:       semaphore.New(db, opts.SemaphoreTable),
+		store:     status.New(db, opts.StatusTable),
+		publisher: queue.NewPublisher(sqsc, opts.QueueURL, opts.MessageGroups),
+		opts:      opts,
+		log:       log,
+		metrics:   m,
 	}
 	out, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(opts.QueueURL),
@@ -89,6 +98,7 @@ func maxReceiveCount(policy string) (int, error) {
 type result struct {
 	Started  int `json:"started"`
 	Existed  int `json:"existed"`
+	Requeued int `json:"requeued"` // the existing execution had ended before its claim
 	Deferred int `json:"deferred"`
 	Resent   int `json:"resent"`
 	Failed   int `json:"failed"`
@@ -119,12 +129,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)
 		existed, err := h.start(ctx, j)
+		requeued := false
+		if err == nil && existed {
+			requeued, err = h.existing(ctx, j)
+		}
 		g.done(group, err == nil && !existed, err)
 		switch {
 		case err != nil:
 			log.WarnContext(ctx, "start execution failed", "error", err.Error())
 			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			res.Failed++
+		case requeued:
+			log.WarnContext(ctx, "execution of this publication ended before its claim: job requeued")
+			res.Requeued++
 		case existed:
 			log.InfoContext(ctx, "execution already exists")
 			res.Existed++
@@ -176,6 +193,39 @@ func (h *Handler) running(ctx context.Context, limit int) (int, error) {
 	return len(out.Executions), nil
 }
 
+// existing decides about a message whose execution exists already. Names are unique
+// per publication, so that execution is this publication's: running, or ended after
+// it settled the job, the message is done. One that ended before its claim (the row
+// is still QUEUED at this publication) would leave the job waiting on a signal: the
+// job is requeued under a new publication instead, and only then acknowledged.
+func (h *Handler) existing(ctx context.Context, j job) (requeued bool, err error) {
+	if j.msg.Publication == 0 {
+		return false, nil // a message from before the counter: its name may be shared
+	}
+	arn, err := cleanup.ExecutionARN(h.opts.StateMachineARN, j.name)
+	if err != nil {
+		return false, err
+	}
+	d, err := h.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return false, fmt.Errorf("describe existing execution %s: %w", j.name, err)
+	}
+	if d.Status == sfntypes.ExecutionStatusRunning || d.Status == sfntypes.ExecutionStatusPendingRedrive {
+		return false, nil
+	}
+	row, err := h.store.Get(ctx, j.msg.Job.JobPostingID)
+	if err != nil {
+		return false, err
+	}
+	if row.Overall != contract.StatusQueued || row.Execution != "" || row.Publication != j.msg.Publication {
+		return false, nil // the execution settled the row, or a newer publication owns it
+	}
+	if _, err := h.publisher.Requeue(ctx, h.store, row, time.Now()); err != nil && !errors.Is(err, status.ErrConflict) {
+		return false, err
+	}
+	return true, nil
+}
+
 // start starts the job's execution; existed reports an execution of that name.
 func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
 	return Start(ctx, h.sfn, h.opts.StateMachineARN, j.name, j.msg)
@@ -185,7 +235,7 @@ func (h *Handler) start(ctx context.Context, j job) (existed bool, err error) {
 // execution of that name exists already, which is success (names are idempotent).
 // `enrichctl retry` starts executions through it too.
 func Start(ctx context.Context, client *sfn.Client, stateMachineARN, name string, msg contract.QueueMessage) (existed bool, err error) {
-	input, err := json.Marshal(contract.ExecutionInput{JobData: msg.Job, ExecutionID: name, Force: msg.Force})
+	input, err := json.Marshal(contract.ExecutionInput{JobData: msg.Job, ExecutionID: name, Force: msg.Force, Publication: msg.Publication})
 	if err != nil {
 		return false, fmt.Errorf("encode execution input: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -83,7 +84,7 @@ func newFixture(t testing.TB, definition string, maxSlots, buffer int) *fixture 
 	}
 	f.emf = &bytes.Buffer{}
 	f.opts = Options{StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack}
+		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups, MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack}
 	if f.h, err = New(ctx, cfg, f.opts, slog.New(slog.DiscardHandler), metrics.New(f.emf, contract.MetricsNamespace)); err != nil {
 		t.Fatal(err)
 	}
@@ -419,4 +420,44 @@ func BenchmarkHandleBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// failMachine stands in for a pipeline whose executions end before their claim (an
+// execution aborted or failing at ClaimJob).
+const failMachine = `{"StartAt":"Boom","States":{"Boom":{"Type":"Fail","Error":"ClaimFailed","Cause":"test"}}}`
+
+// L1, L7: a redelivered message whose execution ended before claiming its QUEUED job
+// is not acknowledged as success: the job is requeued under a new publication.
+func TestExistingExecutionEndedBeforeClaimRequeues(t *testing.T) {
+	f := newFixture(t, failMachine, 5, 2)
+	store := status.New(f.db, f.names.StatusTable)
+	row, err := store.Apply(t.Context(), status.Queue, "1101", map[string]dbtypes.AttributeValue{
+		":now": status.S(status.Timestamp(time.Now())), ":partition": status.S("year=2026/month=01/day=01/hour=00"),
+		":token": status.S("t1"), ":max": status.N(3),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(contract.QueueMessage{Job: contract.JobRef{JobPostingID: "1101", PostingKey: contract.PostingKey("1101")}, Publication: row.Publication})
+	f.publish(t, "1101", "g00", string(b))
+	ev := f.receive(t)
+	if resp, err := f.h.Handle(t.Context(), ev); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("first delivery: %v %v", resp.BatchItemFailures, err)
+	}
+	eventually(t, "the execution ends", func() bool { return len(f.executions(t, sfntypes.ExecutionStatusFailed)) == 1 })
+	// The same message again (its acknowledgement was lost): the execution exists, closed.
+	if resp, err := f.h.Handle(t.Context(), ev); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", resp.BatchItemFailures, err)
+	}
+	j, err := store.Get(t.Context(), "1101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Overall != contract.StatusQueued || j.Publication != row.Publication+1 {
+		t.Fatalf("job %+v: want QUEUED at publication %d", j, row.Publication+1)
+	}
+	next := f.receive(t)
+	if len(next.Records) != 1 || !strings.Contains(next.Records[0].Body, fmt.Sprintf(`"publication":%d`, row.Publication+1)) {
+		t.Fatalf("messages after the redelivery: %+v", next.Records)
+	}
 }

@@ -43,6 +43,10 @@ func parseRecord(r events.SQSMessage) (job, error) {
 	case m.Job.PostingKey != want:
 		return job{}, fmt.Errorf("posting_key %q is not %q", m.Job.PostingKey, want)
 	}
+	if m.Publication > 0 {
+		return job{msg: m, name: contract.PublicationName(id, m.Publication)}, nil
+	}
+	// A message from before the publication counter.
 	return job{msg: m, name: contract.ExecutionName(id, nonce(r))}, nil
 }
 

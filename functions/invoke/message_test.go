@@ -91,3 +91,13 @@ func TestMaxReceiveCount(t *testing.T) {
 		}
 	}
 }
+
+// The execution name of a message is its publication's, whatever its deduplication id.
+func TestExecutionNameIsThePublications(t *testing.T) {
+	a, _ := parseRecord(record(`{"job":{"job_posting_id":"42"},"publication":3}`, "d1"))
+	b, _ := parseRecord(record(`{"job":{"job_posting_id":"42"},"publication":3}`, "d2"))
+	c, _ := parseRecord(record(`{"job":{"job_posting_id":"42"},"publication":4}`, "d1"))
+	if a.name != contract.PublicationName("42", 3) || b.name != a.name || c.name == a.name {
+		t.Fatalf("names %q %q %q", a.name, b.name, c.name)
+	}
+}

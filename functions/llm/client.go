@@ -38,8 +38,8 @@ type Call struct {
 	Schema json.RawMessage
 	// ServiceTier is "", "default", "priority" or "flex"; "" and "default" send nothing.
 	ServiceTier string
-	// ReasoningEffort is "low", "medium" or "high" for families that take one
-	// (gpt-oss); ignored by the others.
+	// ReasoningEffort is one of the model's ReasoningEfforts (gpt-oss: "low",
+	// "medium", "high"); a call setting it for a model that takes none is refused.
 	ReasoningEffort string
 }
 
@@ -52,7 +52,17 @@ type Answer struct {
 	StopReason string // "max_tokens" means truncated: retry with a larger budget
 	Usage      contract.Tokens
 	Latency    time.Duration // wall time of the call, SDK retries included
+	// Attempts are the HTTP attempts the call made (SDK retries included); set on
+	// errors too, so throttled attempts are counted whatever the outcome.
+	Attempts Attempts
+	// Emulated is how the local cloud's emulator made the answer ("offline",
+	// "replay"), from the response field EmulatorField; "" for Amazon Bedrock.
+	Emulated string
 }
+
+// EmulatorField is the additionalModelResponseFields key in which the local cloud's
+// Bedrock emulator says how it made an answer. Bedrock itself never sends it.
+const EmulatorField = "emulator"
 
 // Options configures a Client.
 type Options struct {
@@ -108,8 +118,10 @@ func (c *Client) Converse(ctx context.Context, call Call) (ans Answer, err error
 	}
 
 	start := time.Now()
-	out, err := c.rt.Converse(ctx, in)
+	var attempts attemptCounter
+	out, err := c.rt.Converse(ctx, in, attempts.option)
 	ans.Latency = time.Since(start)
+	ans.Attempts = attempts.result()
 	if err != nil {
 		return ans, fmt.Errorf("bedrock converse %s: %w", call.ModelID, err)
 	}
@@ -126,7 +138,7 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 	if call.ModelID == "" {
 		return nil, fmt.Errorf("%w: empty model id", ErrInvalidCall)
 	}
-	caps := capabilitiesOf(call.ModelID)
+	model, known := Lookup(call.ModelID)
 	in := &bedrockruntime.ConverseInput{
 		ModelId:         aws.String(call.ModelID),
 		InferenceConfig: &types.InferenceConfiguration{Temperature: aws.Float32(call.Temperature)},
@@ -147,7 +159,7 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: m.Text}},
 		})
 	}
-	if len(call.Schema) > 0 && caps.structuredOutput {
+	if len(call.Schema) > 0 && model.StructuredOutput {
 		if !json.Valid(call.Schema) {
 			return nil, fmt.Errorf("%w: schema is not valid JSON", ErrInvalidCall)
 		}
@@ -166,9 +178,15 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 		}
 		in.ServiceTier = &types.ServiceTier{Type: tier}
 	}
-	if call.ReasoningEffort != "" && caps.reasoningEffortField != "" {
+	if call.ReasoningEffort != "" {
+		// Refused rather than dropped: a setting that silently does nothing hides a
+		// wrong configuration (and its cost).
+		if !known || !model.AcceptsReasoningEffort(call.ReasoningEffort) {
+			return nil, fmt.Errorf("%w: model %s takes no reasoning effort %q (accepted: %v)",
+				ErrInvalidCall, call.ModelID, call.ReasoningEffort, model.ReasoningEfforts)
+		}
 		in.AdditionalModelRequestFields = document.NewLazyDocument(
-			map[string]any{caps.reasoningEffortField: call.ReasoningEffort})
+			map[string]any{model.ReasoningEffortField: call.ReasoningEffort})
 	}
 	return in, nil
 }
@@ -177,6 +195,12 @@ func request(call Call) (*bedrockruntime.ConverseInput, error) {
 // reasoning carries nothing readable and is skipped.
 func fill(ans *Answer, out *bedrockruntime.ConverseOutput) {
 	ans.StopReason = string(out.StopReason)
+	if out.AdditionalModelResponseFields != nil {
+		var fields map[string]any
+		if out.AdditionalModelResponseFields.UnmarshalSmithyDocument(&fields) == nil {
+			ans.Emulated, _ = fields[EmulatorField].(string)
+		}
+	}
 	if u := out.Usage; u != nil {
 		ans.Usage = contract.Tokens{Input: int(aws.ToInt32(u.InputTokens)), Output: int(aws.ToInt32(u.OutputTokens))}
 	}

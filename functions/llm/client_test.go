@@ -200,13 +200,21 @@ func TestConverseRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newConverseServer(t, tt.respond)
-			_, err := srv.client(RuntimeOptions{MaxAttempts: tt.maxAttempts}, Options{}).
+			ans, err := srv.client(RuntimeOptions{MaxAttempts: tt.maxAttempts}, Options{}).
 				Converse(context.Background(), basicCall)
 			if got := Kind(err); got != tt.wantKind {
 				t.Fatalf("Kind(%v) = %q, want %q", err, got, tt.wantKind)
 			}
 			if got := srv.attempts(); got != tt.wantAttempts {
 				t.Errorf("attempts = %d, want %d", got, tt.wantAttempts)
+			}
+			// Every attempt is counted, each throttled one too (not once per call).
+			wantThrottled := 0
+			if tt.wantKind == contract.ErrNameThrottled {
+				wantThrottled = tt.wantAttempts
+			}
+			if ans.Attempts != (Attempts{Total: tt.wantAttempts, Throttled: wantThrottled}) {
+				t.Errorf("Answer.Attempts = %+v, want %d attempts, %d throttled", ans.Attempts, tt.wantAttempts, wantThrottled)
 			}
 			if tt.wantSDKError != nil && !errors.As(err, tt.wantSDKError) {
 				t.Errorf("errors.As(%v, %T) = false", err, tt.wantSDKError)
@@ -245,8 +253,8 @@ func TestConverseRequest(t *testing.T) {
 				MaxTokens: 2048, Temperature: 0.1, Schema: schema, ServiceTier: "flex", ReasoningEffort: "low"},
 			"/model/openai.gpt-oss-120b-1%3A0/converse",
 			[]string{"outputConfig", "serviceTier", "additionalModelRequestFields", "system", "inferenceConfig"}, nil},
-		{"gemma ignores schema and effort",
-			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema, ReasoningEffort: "low"},
+		{"gemma ignores the schema",
+			Call{ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, Schema: schema},
 			"/model/google.gemma-3-27b-it/converse",
 			[]string{"messages", "inferenceConfig"}, []string{"outputConfig", "additionalModelRequestFields", "system", "serviceTier"}},
 		{"profile id keeps its capabilities; default tier sends nothing",
@@ -310,6 +318,10 @@ func TestConverseRejectsInvalidCalls(t *testing.T) {
 		"bad role":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"robot", "u"}}},
 		"bad tier":       {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ServiceTier: "gold"},
 		"schema garbage": {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, Schema: json.RawMessage(`{`)},
+		// The model table says which models take a reasoning effort, and which values.
+		"effort the model does not take": {ModelID: "google.gemma-3-27b-it", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
+		"effort value not accepted":      {ModelID: "openai.gpt-oss-120b-1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "extreme"},
+		"effort for an unknown model":    {ModelID: "acme.unknown-model-v1:0", Messages: []Message{{"user", "u"}}, ReasoningEffort: "low"},
 	}
 	for name, call := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -382,5 +394,24 @@ func BenchmarkConverse(b *testing.B) {
 		if _, err := c.Converse(context.Background(), call); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Throttled attempts the SDK retried past still count: two throttles then an answer
+// is three attempts, two of them throttled.
+func TestConverseCountsThrottledAttemptsOfASuccess(t *testing.T) {
+	srv := newConverseServer(t, func(w http.ResponseWriter, n int) {
+		if n <= 2 {
+			fail(w, 429, "ThrottlingException")
+			return
+		}
+		reply("end_turn", text("{}"))(w, n)
+	})
+	ans, err := srv.client(RuntimeOptions{MaxAttempts: 3}, Options{}).Converse(context.Background(), basicCall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Attempts != (Attempts{Total: 3, Throttled: 2}) {
+		t.Fatalf("Attempts = %+v, want 3 attempts, 2 throttled", ans.Attempts)
 	}
 }

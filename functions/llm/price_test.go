@@ -19,6 +19,9 @@ func TestBaseModelID(t *testing.T) {
 		"mistral.mistral-large-3-675b-instruct":            "mistral.mistral-large-3-675b-instruct",
 		"qwen.qwen3-vl-235b-a22b":                          "qwen.qwen3-vl-235b-a22b",
 		"anthropic.claude-opus-4-1-20250805-v1:0":          "anthropic.claude-opus-4-1",
+		"anthropic.claude-opus-4-6-v1":                     "anthropic.claude-opus-4-6",
+		// A base id is its own base: the minor version is not a revision.
+		"anthropic.claude-sonnet-4-5": "anthropic.claude-sonnet-4-5",
 	}
 	for in, want := range tests {
 		if got := BaseModelID(in); got != want {
@@ -47,6 +50,8 @@ func TestPrice(t *testing.T) {
 		// A newer minor version must not inherit the price of its major version.
 		{"anthropic.claude-opus-4-1-20250805-v1:0", 0, 0, false},
 		{"acme.unknown-model-v1:0", 0, 0, false},
+		// In the model table without a recorded price: unknown, not free.
+		{"anthropic.claude-opus-4-6-v1", 0, 0, false},
 		{"", 0, 0, false},
 	}
 	for _, tt := range tests {

@@ -38,7 +38,7 @@ type Options struct {
 	// Port of the gateway on 127.0.0.1; 0 picks a free one.
 	Port int
 	// Bedrock configures the emulator. Set Bedrock.Offline to the offline model
-	// (enrich.OfflineAnswer) for answers to any posting.
+	// (localcloud/offline.Answer) for answers to any posting.
 	Bedrock bedrockemu.Options
 	// Logger receives the gateway's logs (default: discarded).
 	Logger *slog.Logger

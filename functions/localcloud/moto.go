@@ -29,12 +29,13 @@ type moto struct {
 	done chan struct{}
 }
 
+// launcherMissingMoto is the launcher's exit code when moto cannot be imported (it
+// spares a separate probe interpreter: importing moto takes seconds).
+const launcherMissingMoto = 3
+
 // startMoto runs the launcher on a free loopback port. moto's Step Functions calls
 // services at localhost:MOTO_PORT, so MOTO_PORT names the gateway, not moto itself.
 func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) {
-	if err := exec.CommandContext(ctx, "python3", "-c", "import moto.server").Run(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMotoMissing, err)
-	}
 	launcher := filepath.Join(dir, "launcher.py")
 	if err := os.WriteFile(launcher, launcherPy, 0o600); err != nil {
 		return nil, fmt.Errorf("write moto launcher: %w", err)
@@ -53,12 +54,19 @@ func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) 
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %v", ErrMotoMissing, err)
+		}
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
 	m := &moto{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(m.done) }()
 	if err := m.waitHealthy(ctx); err != nil {
 		m.stop()
+		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == launcherMissingMoto {
+			msg, _ := os.ReadFile(logFile.Name())
+			return nil, fmt.Errorf("%w: %s", ErrMotoMissing, strings.TrimSpace(string(msg)))
+		}
 		return nil, fmt.Errorf("%w (log: %s)", err, logFile.Name())
 	}
 	if err := m.post(ctx, "/moto-api/config", `{"stepfunctions":{"execute_state_machine":true}}`); err != nil {

@@ -20,8 +20,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-// dlqRetention keeps dead letters for the longest time SQS allows, as the stack does.
-const dlqRetention = 14 * 24 * 3600
+// dlqRetention keeps dead letters as long as the stack does.
+var dlqRetention = int(stacks.QueueRetention.Seconds())
 
 // Resources are what Provision created.
 type Resources struct {

@@ -2,6 +2,7 @@ package localrun
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -49,17 +51,41 @@ type DemoSummary struct {
 	Wall       time.Duration `json:"wall_ns"`
 	PeakSlots  int           `json:"peak_slots"`
 	Model      string        `json:"model"`
+	Offline    bool          `json:"offline"` // answers came from the offline model
 	BronzeDir  string        `json:"bronze_dir"`
+	Report     string        `json:"report"` // the HTML report
 	Imported   int           `json:"imported_results"`
 	DLQ        int           `json:"dlq_messages"`
+	Results    []Result      `json:"results"`
+	Timeline   []Sample      `json:"timeline"`
 }
+
+// Validate rejects options a demo cannot run with.
+func (o DemoOptions) Validate() error {
+	if o.Partitions < 1 || o.JobsPerPartition < 1 {
+		return fmt.Errorf("partitions %d and jobs per partition %d: want at least 1 each", o.Partitions, o.JobsPerPartition)
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
+	}
+	if o.OutDir == "" {
+		return errors.New("an output directory is required")
+	}
+	return nil
+}
+
+// exportTimeout bounds the export of Bronze after an interrupt.
+const exportTimeout = time.Minute
 
 // Demo starts a local cloud, deploys the stack, writes sample Silver partitions and
 // runs discover → SQS → invoke → state machines → passes until every job is done,
-// then saves Bronze to OutDir and stops everything it started.
-func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
+// then writes the report. Bronze is saved to OutDir on every way out (done, failed,
+// interrupted, timed out), so a rerun is served every result already finished.
+func Demo(ctx context.Context, o DemoOptions) (sum DemoSummary, err error) {
+	if err := o.Validate(); err != nil {
+		return sum, err
+	}
 	start := time.Now()
-	var sum DemoSummary
 	s := o.Settings
 	names := contract.NamesFor(s.Stack)
 	if s.BronzeBucket == "" {
@@ -68,7 +94,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if s.SilverBucket == "" {
 		s.SilverBucket = contract.Project + "-" + s.Stack + "-silver"
 	}
-	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if err != nil {
 		return sum, err
 	}
@@ -78,10 +104,23 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		return sum, err
 	}
 	s3c := s3.NewFromConfig(st.Config)
-	bronzeDir := filepath.Join(o.OutDir, "bronze")
-	if sum.Imported, err = importDir(ctx, s3c, s.BronzeBucket, bronzeDir); err != nil {
+	bronzeDir, err := filepath.Abs(filepath.Join(o.OutDir, "bronze")) // printed for a user who may be elsewhere
+	if err != nil {
 		return sum, err
 	}
+	sum.BronzeDir = bronzeDir
+	// A run that calls Bedrock loads only Bedrock's answers: the emulator's must not
+	// stand in for them.
+	if sum.Imported, err = importDir(ctx, s3c, s.BronzeBucket, bronzeDir, o.ModelConfig != nil); err != nil {
+		return sum, err
+	}
+	defer func() {
+		xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportTimeout)
+		defer cancel()
+		if xerr := exportBucket(xctx, s3c, s.BronzeBucket, contract.BronzePrefix, bronzeDir); xerr != nil {
+			err = errors.Join(err, fmt.Errorf("save finished results: %w", xerr))
+		}
+	}()
 	// Partitions of yesterday: complete, so discovery can close them behind its cursor.
 	parts := sample.Partitions(time.Now().UTC().Add(-24*time.Hour), o.Partitions)
 	if _, err := sample.WritePartitions(ctx, s3c, s.SilverBucket, s.SilverPrefix, parts, o.JobsPerPartition, o.Seed); err != nil {
@@ -96,10 +135,15 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if err != nil {
 		return sum, err
 	}
-	defer stop()
+	defer stop() // before the export above: nothing new is started while it runs
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	p, err := st.Wait(wctx, o.Partitions*o.JobsPerPartition-first.InvalidRows, 500*time.Millisecond, o.Tick)
+	p, err := st.Wait(wctx, o.Partitions*o.JobsPerPartition-first.InvalidRows, 500*time.Millisecond, func(p Progress) {
+		sum.Timeline = append(sum.Timeline, Sample{Elapsed: p.Elapsed, SlotsInUse: p.SlotsInUse, Done: p.Done})
+		if o.Tick != nil {
+			o.Tick(p)
+		}
+	})
 	sum.PeakSlots = p.PeakSlots
 	if err != nil {
 		return sum, err
@@ -111,22 +155,36 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if sum.Totals, err = st.Totals(ctx); err != nil {
 		return sum, err
 	}
-	sum.Model, sum.ModelCalls = s.ModelPass1+" (offline model)", len(cloud.Bedrock().Calls())
+	sum.Model, sum.ModelCalls, sum.Offline = s.ModelPass1+" (offline model)", len(cloud.Bedrock().Calls()), true
 	if o.ModelConfig != nil {
-		sum.Model, sum.ModelCalls = s.ModelPass1+" (Amazon Bedrock)", sum.Passes-sum.CacheHits
+		sum.Model, sum.ModelCalls, sum.Offline = s.ModelPass1+" (Amazon Bedrock)", sum.Passes-sum.CacheHits, false
 	}
-	if err := exportBucket(ctx, s3c, s.BronzeBucket, contract.BronzePrefix, bronzeDir); err != nil {
+	if sum.Results, err = Results(ctx, bronze.New(s3c, s.BronzeBucket), sum.Completed); err != nil {
 		return sum, err
 	}
-	if abs, err := filepath.Abs(bronzeDir); err == nil {
-		bronzeDir = abs // printed for the user, who may be in another directory
-	}
-	sum.BronzeDir, sum.Wall = bronzeDir, time.Since(start)
-	return sum, nil
+	sum.Wall = time.Since(start)
+	sum.Report = filepath.Join(filepath.Dir(bronzeDir), "report.html")
+	return sum, writeReport(sum, s.MaxConcurrentExecutions)
 }
 
-// importDir uploads every file under dir to bucket, keyed by its path below dir.
-func importDir(ctx context.Context, c *s3.Client, bucket, dir string) (int, error) {
+func writeReport(sum DemoSummary, maxSlots int) error {
+	if err := os.MkdirAll(filepath.Dir(sum.Report), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(sum.Report)
+	if err != nil {
+		return err
+	}
+	if err := WriteReport(f, sum, maxSlots); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", sum.Report, err)
+	}
+	return f.Close()
+}
+
+// importDir uploads every file under dir to bucket, keyed by its path below dir;
+// with bedrockOnly, pass documents not answered by Bedrock (and their raw text) stay out.
+func importDir(ctx context.Context, c *s3.Client, bucket, dir string, bedrockOnly bool) (int, error) {
 	n := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && path == dir {
@@ -138,6 +196,9 @@ func importDir(ctx context.Context, c *s3.Client, bucket, dir string) (int, erro
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
+		}
+		if bedrockOnly && !answeredByBedrock(path) {
+			return nil
 		}
 		f, err := os.Open(path)
 		if err != nil {
@@ -153,6 +214,23 @@ func importDir(ctx context.Context, c *s3.Client, bucket, dir string) (int, erro
 		return nil
 	})
 	return n, err
+}
+
+// answeredByBedrock reports whether the pass document at path (or the one beside a
+// raw answer) is Bedrock's answer; a posting snapshot always loads.
+func answeredByBedrock(path string) bool {
+	if strings.HasSuffix(path, "posting.json") {
+		return true
+	}
+	if stem, ok := strings.CutSuffix(path, "-raw.txt"); ok {
+		path = stem + ".json"
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var doc bronze.Document
+	return json.Unmarshal(raw, &doc) == nil && doc.Metadata.FromBedrock()
 }
 
 // exportBucket writes every object under prefix to dir, keyed by path, except the

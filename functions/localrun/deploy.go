@@ -100,6 +100,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if o.ModelConfig != nil {
 		modelCfg = *o.ModelConfig
 	}
+	enrichOpts.AcceptEmulated = o.ModelConfig == nil // the emulator answers: its earlier answers are valid cache hits
 	enrich, err := enrichpartition.New(cfg, modelCfg, enrichOpts, logFor(enrichpartition.Spec), m)
 	if err != nil {
 		return nil, err

@@ -7,15 +7,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 )
 
 // endedStatuses are the statuses the stack's EventBridge rule forwards to CleanupLocks.
-var endedStatuses = []sfntypes.ExecutionStatus{
-	sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted,
-}
+var endedStatuses = cleanup.ForwardedStatuses
 
 // StatusEvents stands in for the EventBridge rule that sends Step Functions status
 // changes to CleanupLocks: moto emits no events, so Poll lists the executions that

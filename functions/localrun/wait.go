@@ -69,6 +69,7 @@ type Totals struct {
 	Tokens     contract.Tokens `json:"tokens"`
 	CostUSD    float64         `json:"cost_usd"`
 	FailedJobs []status.Job    `json:"-"`
+	Completed  []status.Job    `json:"-"`
 }
 
 // Totals reads every job of the status table through the status index.
@@ -86,6 +87,8 @@ func (st *Stack) Totals(ctx context.Context) (Totals, error) {
 		for _, j := range list {
 			if overall != contract.StatusCompleted {
 				t.FailedJobs = append(t.FailedJobs, j)
+			} else {
+				t.Completed = append(t.Completed, j)
 			}
 			for _, p := range j.Passes {
 				t.Passes++

@@ -22,10 +22,10 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/status"
@@ -50,7 +50,7 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
-	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}}
+	opts := localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}}
 	os.Exit(localcloud.RunTests(m, opts, setup))
 }
 

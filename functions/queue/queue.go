@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,20 @@ const (
 type Entry struct {
 	Message contract.QueueMessage
 	DedupID string // FIFO deduplication id (contract.DedupID)
+}
+
+// EntryFor is the message of one publication of a job: the deduplication id and the
+// execution name both derive from the publication counter the mark wrote, so no
+// publication is ever mistaken for an earlier one.
+func EntryFor(job contract.JobRef, publication int, force bool) Entry {
+	dedup := fmt.Sprintf("%s#p%d", job.Partition, publication)
+	if force {
+		dedup += "#force"
+	}
+	return Entry{
+		Message: contract.QueueMessage{Job: job, Force: force, Publication: publication},
+		DedupID: contract.DedupID(job.JobPostingID, dedup),
+	}
 }
 
 // Publisher sends entries with SendMessageBatch.
@@ -86,6 +101,26 @@ func (p *Publisher) Publish(ctx context.Context, entries []Entry) (failed []stri
 		wait *= 2
 	}
 	return failed, nil
+}
+
+// Depth is the number of messages in the queue: visible, in flight and delayed
+// (approximate, as SQS counts them).
+func (p *Publisher) Depth(ctx context.Context) (int, error) {
+	names := []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages,
+		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible, types.QueueAttributeNameApproximateNumberOfMessagesDelayed}
+	out, err := p.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(p.url), AttributeNames: names})
+	if err != nil {
+		return 0, fmt.Errorf("read depth of %s: %w", p.url, err)
+	}
+	n := 0
+	for _, name := range names {
+		v, err := strconv.Atoi(out.Attributes[string(name)])
+		if err != nil {
+			return 0, fmt.Errorf("queue %s attribute %s=%q: %w", p.url, name, out.Attributes[string(name)], err)
+		}
+		n += v
+	}
+	return n, nil
 }
 
 // send sends one batch and splits what did not go out into retryable entries and

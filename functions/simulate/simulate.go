@@ -19,9 +19,9 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
-	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		Policy: o.Policy, Jobs: o.Jobs, Concurrency: s.MaxConcurrentExecutions, Latency: o.Latency, RPM: o.RPM, Scale: factor,
 		BoundPerMinute: Bound(o.RPM, s.MaxConcurrentExecutions, o.Latency),
 	}
-	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: enrich.OfflineAnswer}})
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if err != nil {
 		return res, err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,15 +29,18 @@ var Overall = []string{
 
 // Job is one status item.
 type Job struct {
-	ID        string
-	Overall   string
-	Attempts  int
-	Execution string // the claim: the execution running the job, empty when none
-	Partition string // the Silver partition discovery found the job in
-	CreatedAt string
-	UpdatedAt string
-	Passes    map[contract.Pass]Pass // only the passes recorded so far
-	LastError *Failure
+	ID       string
+	Overall  string
+	Attempts int
+	// Publication counts the hand-overs to a message or execution; the current one's
+	// execution is contract.PublicationName(ID, Publication).
+	Publication int
+	Execution   string // the claim: the execution running the job, empty when none
+	Partition   string // the Silver partition discovery found the job in
+	CreatedAt   string
+	UpdatedAt   string
+	Passes      map[contract.Pass]Pass // only the passes recorded so far
+	LastError   *Failure
 }
 
 // Pass is what the state machine recorded for a completed pass.
@@ -47,6 +51,7 @@ type Pass struct {
 	InputTokens  int
 	OutputTokens int
 	CostUSD      float64
+	CostKnown    bool // false: the model had no price; CostUSD is not a cost
 	Cached       bool
 	CompletedAt  string
 }
@@ -96,6 +101,27 @@ func (s *Store) Get(ctx context.Context, id string) (Job, error) {
 	return decode(out.Item)
 }
 
+// ErrConflict is returned by Apply when the transition's condition does not hold:
+// the row is not in a state the transition leaves (someone else moved it).
+var ErrConflict = errors.New("job status changed meanwhile")
+
+// Apply writes transition t of job id with args and returns the row as written.
+func (s *Store) Apply(ctx context.Context, t Transition, id string, args map[string]types.AttributeValue) (Job, error) {
+	in, err := t.Input(s.table, id, args)
+	if err != nil {
+		return Job{}, err
+	}
+	out, err := s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Job{}, fmt.Errorf("%s job %s: %w", t.Name, id, ErrConflict)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("%s job %s: %w", t.Name, id, err)
+	}
+	return decode(out.Attributes)
+}
+
 // ListByStatus returns up to limit jobs with the overall status, most recently
 // updated first, through the status index.
 func (s *Store) ListByStatus(ctx context.Context, overall string, limit int) ([]Job, error) {
@@ -114,6 +140,49 @@ func (s *Store) ListByStatus(ctx context.Context, overall string, limit int) ([]
 		return true, nil
 	})
 	return jobs, err
+}
+
+// ListOlder returns up to limit jobs with the overall status whose last transition
+// is before cutoff, oldest first (updatedAt is the index's sort key).
+func (s *Store) ListOlder(ctx context.Context, overall string, cutoff time.Time, limit int) ([]Job, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(contract.StatusIndex),
+		KeyConditionExpression:   aws.String("#st = :st AND #up < :cutoff"),
+		ExpressionAttributeNames: map[string]string{"#st": contract.AttrOverallStatus, "#up": contract.AttrUpdatedAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":st": S(overall), ":cutoff": S(Timestamp(cutoff)),
+		},
+		ScanIndexForward: aws.Bool(true),
+	}
+	var jobs []Job
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() && len(jobs) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query %s jobs older than %s: %w", overall, Timestamp(cutoff), err)
+		}
+		for _, item := range page.Items {
+			j, err := decode(item)
+			if err != nil {
+				return nil, err
+			}
+			if len(jobs) < limit {
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// Count returns the number of jobs with the overall status.
+func (s *Store) Count(ctx context.Context, overall string) (int, error) {
+	n := 0
+	err := s.query(ctx, overall, true, func(page *dynamodb.QueryOutput) (bool, error) {
+		n += int(page.Count)
+		return true, nil
+	})
+	return n, err
 }
 
 // Counts returns the number of jobs per overall status (every status present, zero
@@ -174,6 +243,9 @@ func decode(item map[string]types.AttributeValue) (Job, error) {
 	if j.Attempts, err = integer(item[contract.AttrAttempts]); err != nil {
 		return Job{}, fmt.Errorf("job %s %s: %w", j.ID, contract.AttrAttempts, err)
 	}
+	if j.Publication, err = integer(item[contract.AttrPublication]); err != nil {
+		return Job{}, fmt.Errorf("job %s %s: %w", j.ID, contract.AttrPublication, err)
+	}
 	for _, p := range contract.Passes {
 		m, ok := item[string(p)].(*types.AttributeValueMemberM)
 		if !ok {
@@ -198,6 +270,11 @@ func decodePass(m map[string]types.AttributeValue) (Pass, error) {
 	}
 	if b, ok := m[contract.AttrPassCached].(*types.AttributeValueMemberBOOL); ok {
 		p.Cached = b.Value
+	}
+	// Rows recorded before costKnown existed were all priced.
+	p.CostKnown = true
+	if b, ok := m[contract.AttrPassCostKnown].(*types.AttributeValueMemberBOOL); ok {
+		p.CostKnown = b.Value
 	}
 	var err error
 	if p.InputTokens, err = integer(m[contract.AttrPassInTokens]); err != nil {

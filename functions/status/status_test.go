@@ -39,10 +39,22 @@ func TestDecode(t *testing.T) {
 			ID: "42", Overall: "FAILED", Attempts: 2, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:01:00Z",
 			Passes: map[contract.Pass]Pass{contract.Pass1: {
 				Status: "COMPLETED", BronzeKey: "ai_enrichment/42/pass1-m.json", Model: "m",
-				InputTokens: 100, OutputTokens: 20, CostUSD: 1.5e-05, Cached: true, CompletedAt: "t",
+				InputTokens: 100, OutputTokens: 20, CostUSD: 1.5e-05, CostKnown: true, Cached: true, CompletedAt: "t",
 			}},
 			LastError: &Failure{Step: "pass2", Error: "ModelThrottled", Cause: "slow down"},
 		},
+	}, {
+		name: "pass of a model without a price",
+		item: map[string]av{
+			"job_posting_id": s("43"),
+			"pass1": m(map[string]av{
+				"status": s("COMPLETED"), "model": s("m"), "inputTokens": n("100"), "outputTokens": n("20"),
+				"costUsd": n("0"), "costKnown": &types.AttributeValueMemberBOOL{Value: false},
+			}),
+		},
+		want: Job{ID: "43", Passes: map[contract.Pass]Pass{contract.Pass1: {
+			Status: "COMPLETED", Model: "m", InputTokens: 100, OutputTokens: 20, CostKnown: false,
+		}}},
 	}, {
 		name: "claimed, nothing recorded, unparsable detail kept",
 		item: map[string]av{

@@ -2,10 +2,15 @@ package workflow
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -43,11 +48,20 @@ func PassFailed(p contract.Pass) string { return title(p) + "Failed" }
 
 func title(p contract.Pass) string { return "P" + string(p)[1:] }
 
-// Error names of the integrations the retry policies match.
+// Error names of the integrations the retry policies match. Lambda's are the set
+// of "Handle Lambda service exceptions" (Step Functions Developer Guide) plus
+// throttling. Step Functions names a service error "<Service>.<Code>" and, for AWS
+// SDK integrations, appends "Exception" to codes that lack it ("Learning to use AWS
+// service SDK integrations"); DynamoDB's own codes InternalServerError and
+// RequestLimitExceeded lack it, and what the optimized dynamodb:updateItem
+// integration reports is not documented, so both spellings are listed.
 var (
-	lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
-	dynamoTransient     = []string{"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException"}
-	conditionFailed     = "DynamoDB.ConditionalCheckFailedException"
+	lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+		"Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException"}
+	dynamoTransient = []string{"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+		"DynamoDB.RequestLimitExceeded", "DynamoDB.RequestLimitExceededException",
+		"DynamoDB.InternalServerError", "DynamoDB.InternalServerErrorException"}
+	conditionFailed = "DynamoDB.ConditionalCheckFailedException"
 )
 
 // pipeline holds what every state builder needs.
@@ -58,6 +72,7 @@ type pipeline struct {
 	enrichARN string
 	statusARN string
 	semARN    string
+	err       error // the first bad transition argument list
 }
 
 // Pipeline builds the enrichment state machine of one stack (see docs/state-machine.md):
@@ -137,12 +152,15 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 		}},
 		Default: StateMarkFailed,
 	})
-	m.Add(StateMarkFailed, p.markFailed(contract.StatusFailed))
-	m.Add(StateMarkPermFailed, p.markFailed(contract.StatusPermanentlyFailed))
+	m.Add(StateMarkFailed, p.markFailed(status.Fail))
+	m.Add(StateMarkPermFailed, p.markFailed(status.GiveUp))
 	m.Add(StateReleaseSlot, p.releaseSlot(StateEnriched))
 	m.Add(StateReleaseOnFail, p.releaseSlot(StateFailed))
 	m.Add(StateEnriched, &Succeed{})
 	m.Add(StateFailed, &Fail{Error: ErrorEnrichment, Cause: "an enrichment attempt failed; the job's lastError in the status table says where and why"})
+	if p.err != nil {
+		return nil, fmt.Errorf("pipeline definition of stack %q: %w", s.Stack, p.err)
+	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("pipeline definition of stack %q: %w", s.Stack, err)
 	}
@@ -186,29 +204,55 @@ var (
 	execValue = Params{"S.$": "$$.Execution.Name"}
 )
 
-// claimJob writes this execution into the job's status item unless another execution
-// holds it, the job is done or out of attempts (force overrides the last two). The
-// returned item tells which passes are already complete.
-func (p *pipeline) claimJob() *Task {
-	t := p.statusTask(Params{
-		"UpdateExpression":    "SET #st = :pending, #ex = :exec, #up = :now, #cr = if_not_exists(#cr, :now)",
-		"ConditionExpression": "(attribute_not_exists(#ex) OR #ex = :exec) AND (:force = :yes OR (NOT (#st IN (:completed, :permfailed)) AND (attribute_not_exists(#at) OR #at < :max)))",
-		"ExpressionAttributeNames": Params{
-			"#st": contract.AttrOverallStatus, "#ex": contract.AttrExecution, "#up": contract.AttrUpdatedAt,
-			"#cr": contract.AttrCreatedAt, "#at": contract.AttrAttempts,
-		},
-		"ExpressionAttributeValues": Params{
-			":pending":    Params{"S": contract.StatusPending},
-			":completed":  Params{"S": contract.StatusCompleted},
-			":permfailed": Params{"S": contract.StatusPermanentlyFailed},
-			":exec":       execValue,
-			":now":        nowValue,
-			":force":      Params{"BOOL.$": "$.force"},
-			":yes":        Params{"BOOL": true},
-			":max":        Params{"N": strconv.Itoa(p.s.MaxAttempts)},
-		},
-		"ReturnValues": "ALL_NEW",
+// transition is the status task of a lifecycle transition with the arguments this
+// execution supplies; a mismatch is a bug of the definition, reported by Pipeline.
+func (p *pipeline) transition(t status.Transition, args Params) *Task {
+	if err := t.CheckArgs(slices.Collect(maps.Keys(args))); err != nil && p.err == nil {
+		p.err = err
+	}
+	values := Params{}
+	for k, v := range t.Constants() {
+		values[k] = attributeParam(v)
+	}
+	maps.Copy(values, args)
+	names := Params{}
+	for k, v := range t.Names() {
+		names[k] = v
+	}
+	return p.statusTask(Params{
+		"UpdateExpression":          t.Update,
+		"ConditionExpression":       t.Condition,
+		"ExpressionAttributeNames":  names,
+		"ExpressionAttributeValues": values,
 	})
+}
+
+// attributeParam renders a constant attribute value of the lifecycle in ASL.
+func attributeParam(v ddbtypes.AttributeValue) Params {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return Params{"S": v.Value}
+	case *ddbtypes.AttributeValueMemberN:
+		return Params{"N": v.Value}
+	case *ddbtypes.AttributeValueMemberBOOL:
+		return Params{"BOOL": v.Value}
+	}
+	panic(fmt.Sprintf("lifecycle constant of type %T", v))
+}
+
+// claimJob writes this execution into the job's status item (status.Claim) unless
+// another execution holds it, a newer publication replaced this one, the job is done
+// or out of attempts (force overrides the last two). The returned item tells which
+// passes are already complete and how many attempts were counted.
+func (p *pipeline) claimJob() *Task {
+	t := p.transition(status.Claim, Params{
+		":exec":  execValue,
+		":now":   nowValue,
+		":pub":   Params{"N.$": "States.Format('{}', $.publication)"},
+		":force": Params{"BOOL.$": "$.force"},
+		":max":   Params{"N": strconv.Itoa(p.s.MaxAttempts)},
+	})
+	t.Parameters["ReturnValues"] = "ALL_NEW"
 	t.Comment = "per-job claim: one execution of a job at a time"
 	t.ResultSelector = Params{"item.$": "$.Attributes", "slotWaits": 0}
 	t.ResultPath = At("$.claim")
@@ -258,20 +302,15 @@ func (p *pipeline) countSlotWait() *Pass {
 	}
 }
 
-// startAttempt counts the attempt once, as a number, and marks the job IN_PROGRESS.
+// startAttempt counts the attempt (status.Count): attempts becomes the claimed value
+// plus one, so a Step Functions retry of a committed write counts it once.
 func (p *pipeline) startAttempt() *Task {
-	t := p.statusTask(Params{
-		"UpdateExpression":         "SET #st = :inprogress, #up = :now ADD #at :one",
-		"ConditionExpression":      "#ex = :exec",
-		"ExpressionAttributeNames": Params{"#st": contract.AttrOverallStatus, "#up": contract.AttrUpdatedAt, "#at": contract.AttrAttempts, "#ex": contract.AttrExecution},
-		"ExpressionAttributeValues": Params{
-			":inprogress": Params{"S": contract.StatusInProgress},
-			":now":        nowValue,
-			":one":        Params{"N": "1"},
-			":exec":       execValue,
-		},
-		"ReturnValues": "UPDATED_NEW",
+	t := p.transition(status.Count, Params{
+		":now":     nowValue,
+		":exec":    execValue,
+		":attempt": Params{"N.$": "States.Format('{}', States.MathAdd(States.StringToJson($.claim.item." + contract.AttrAttempts + ".N), 1))"},
 	})
+	t.Parameters["ReturnValues"] = "UPDATED_NEW"
 	t.ResultSelector = Params{"count.$": "States.StringToJson($.Attributes." + contract.AttrAttempts + ".N)"}
 	t.ResultPath = At("$.attempt")
 	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed}}
@@ -329,6 +368,7 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 			"model.$":      "$.Payload.model_id",
 			"tokens.$":     "$.Payload.tokens",
 			"cost.$":       "$.Payload.cost_usd",
+			"cost_known.$": "$.Payload.cost_known",
 			"cached.$":     "$.Payload.cached",
 		},
 		ResultPath:     At("$.passes." + string(pass)),
@@ -350,13 +390,15 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 	}
 }
 
-// recordPass stores the pass's Bronze key, model, tokens and cost; the last pass also
-// completes the job and gives up the claim.
+// recordPass stores the pass's Bronze key, model, tokens and cost (status.Record); the
+// last pass also completes the job and gives up the claim (status.Complete).
 func (p *pipeline) recordPass(pass contract.Pass, last bool, next string) *Task {
 	res := "$.passes." + string(pass) + "."
-	update := "SET #pass = :pass, #up = :now"
-	names := Params{"#pass": string(pass), "#up": contract.AttrUpdatedAt, "#ex": contract.AttrExecution}
-	values := Params{
+	tr := status.Record
+	if last {
+		tr = status.Complete
+	}
+	t := p.transition(tr.ForPass(pass), Params{
 		":pass": Params{"M": Params{
 			contract.AttrPassStatus:     Params{"S": contract.StatusCompleted},
 			contract.AttrPassBronzeKey:  Params{"S.$": res + "bronze_key"},
@@ -364,23 +406,12 @@ func (p *pipeline) recordPass(pass contract.Pass, last bool, next string) *Task 
 			contract.AttrPassInTokens:   Params{"N.$": "States.Format('{}', " + res + "tokens.input)"},
 			contract.AttrPassOutTokens:  Params{"N.$": "States.Format('{}', " + res + "tokens.output)"},
 			contract.AttrPassCost:       Params{"N.$": "States.Format('{}', " + res + "cost)"},
+			contract.AttrPassCostKnown:  Params{"BOOL.$": res + "cost_known"},
 			contract.AttrPassCached:     Params{"BOOL.$": res + "cached"},
 			contract.AttrPassFinishedAt: nowValue,
 		}},
 		":now":  nowValue,
 		":exec": execValue,
-	}
-	if last {
-		update = "SET #pass = :pass, #up = :now, #st = :completed REMOVE #ex, #err"
-		names["#st"] = contract.AttrOverallStatus
-		names["#err"] = contract.AttrLastError
-		values[":completed"] = Params{"S": contract.StatusCompleted}
-	}
-	t := p.statusTask(Params{
-		"UpdateExpression":          update,
-		"ConditionExpression":       "#ex = :exec",
-		"ExpressionAttributeNames":  names,
-		"ExpressionAttributeValues": values,
 	})
 	t.ResultPath = nil
 	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)}}
@@ -401,22 +432,18 @@ func failure(step string) *Pass {
 	}
 }
 
-// markFailed records the failure and gives up the claim. If the write fails, the slot
-// is still released (the Catch).
-func (p *pipeline) markFailed(status string) *Task {
-	t := p.statusTask(Params{
-		"UpdateExpression":         "SET #st = :status, #err = :err, #up = :now REMOVE #ex",
-		"ConditionExpression":      "#ex = :exec",
-		"ExpressionAttributeNames": Params{"#st": contract.AttrOverallStatus, "#err": contract.AttrLastError, "#up": contract.AttrUpdatedAt, "#ex": contract.AttrExecution},
-		"ExpressionAttributeValues": Params{
-			":status": Params{"S": status},
-			":err": Params{"M": Params{
-				contract.AttrErrorStep:   Params{"S.$": "$.failure." + contract.AttrErrorStep},
-				contract.AttrErrorDetail: Params{"S.$": "$.failure." + contract.AttrErrorDetail},
-			}},
-			":now":  nowValue,
-			":exec": execValue,
-		},
+// markFailed records the failure and gives up the claim (status.Fail, or status.GiveUp
+// after the last attempt). If the write fails, the slot is still released (the Catch)
+// and the reaper settles the row.
+func (p *pipeline) markFailed(tr status.Transition) *Task {
+	t := p.transition(tr, Params{
+		":err": Params{"M": Params{
+			contract.AttrErrorStep:   Params{"S.$": "$.failure." + contract.AttrErrorStep},
+			contract.AttrErrorDetail: Params{"S.$": "$.failure." + contract.AttrErrorDetail},
+		}},
+		":now":  nowValue,
+		":exec": execValue,
+		":max":  Params{"N": strconv.Itoa(p.s.MaxAttempts)},
 	})
 	t.ResultPath = nil
 	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.markError"), Next: StateReleaseOnFail}}

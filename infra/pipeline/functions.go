@@ -31,7 +31,7 @@ func (b *builder) functionSpecs() map[string]function {
 		"invoke-enrichment":   {128, int(s.InvokeTimeout.Seconds()), 0},
 		// Reserved concurrency backs the semaphore up: even if the count drifts, no
 		// more passes run at once than the limit plus the admission buffer.
-		"enrich-partition": {256, int(s.PassTimeout.Seconds()), s.MaxConcurrentExecutions + s.AdmissionBuffer},
+		"enrich-partition": {256, int(s.PassTimeout.Seconds()), s.ReservedConcurrency()},
 		"cleanup-locks":    {128, int(s.CleanupTimeout.Seconds()), 0},
 	}
 }

@@ -3,12 +3,14 @@ package pipeline
 import (
 	"fmt"
 
+	"github.com/aienrichment/ai-enrichment/stacks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// retention is how long messages stay in the jobs queue and the DLQ (the maximum).
-const retention = 14 * 24 * 3600
+// retention is how long messages stay in the jobs queue and the DLQ (the maximum);
+// the DLQ age alarm's threshold is validated against the same value.
+var retention = int(stacks.QueueRetention.Seconds())
 
 type queues struct {
 	jobs, dlq *sqs.Queue

@@ -7,11 +7,13 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 )
 
 // triggers wires what starts each function: the SQS event source of the invoke
-// function, the discover and cleanup schedules, and the rule that sends every failed,
-// timed-out or aborted execution of this state machine to cleanup.
+// function, the discover and cleanup schedules, and the rule that sends every ended execution
+// of this state machine to cleanup (cleanup.ForwardedStatuses).
 func (b *builder) triggers(fns map[string]*lambda.Function, q queues) error {
 	if _, err := lambda.NewEventSourceMapping(b.ctx, b.prefix+"jobs-mapping", &lambda.EventSourceMappingArgs{
 		EventSourceArn:        q.jobs.Arn,
@@ -29,7 +31,7 @@ func (b *builder) triggers(fns map[string]*lambda.Function, q queues) error {
 		"source":      []string{"aws.states"},
 		"detail-type": []string{"Step Functions Execution Status Change"},
 		"detail": map[string]any{
-			"status":          []string{"FAILED", "TIMED_OUT", "ABORTED"},
+			"status":          cleanup.ForwardedStatuses,
 			"stateMachineArn": []string{b.acct.StateMachineARN(b.names.StateMachine)},
 		},
 	})

@@ -26,15 +26,36 @@ type converseRequest struct {
 	Messages        []message       `json:"messages"`
 	System          []contentBlock  `json:"system"`
 	InferenceConfig inferenceConfig `json:"inferenceConfig"`
-	// Accepted and ignored: the emulator's answer does not depend on them.
+	// Validated (validate.go); the emulator's answer does not depend on them.
 	AdditionalModelRequestFields json.RawMessage `json:"additionalModelRequestFields,omitempty"`
-	OutputConfig                 json.RawMessage `json:"outputConfig,omitempty"`
+	OutputConfig                 *outputConfig   `json:"outputConfig,omitempty"`
 	ServiceTier                  *serviceTier    `json:"serviceTier,omitempty"`
 }
 
 type inferenceConfig struct {
-	MaxTokens   int      `json:"maxTokens"`
+	MaxTokens   *int     `json:"maxTokens"`
 	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// maxTokens is the requested budget, 0 when none was sent.
+func (c inferenceConfig) maxTokens() int {
+	if c.MaxTokens == nil {
+		return 0
+	}
+	return *c.MaxTokens
+}
+
+type outputConfig struct {
+	TextFormat *struct {
+		Type      string `json:"type"`
+		Structure struct {
+			JSONSchema *struct {
+				Schema      string `json:"schema"`
+				Name        string `json:"name,omitempty"`
+				Description string `json:"description,omitempty"`
+			} `json:"jsonSchema"`
+		} `json:"structure"`
+	} `json:"textFormat"`
 }
 
 type serviceTier struct {

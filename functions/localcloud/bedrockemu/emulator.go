@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
 )
 
 // Where an answer came from; every response carries it in
@@ -43,7 +44,7 @@ type Options struct {
 	// prefix and with '.' and ':' as '-' (the layout of the shared model-responses fixtures).
 	ReplayDir string
 	Replay    map[ReplayKey]string
-	// Offline is the deterministic model (enrich.OfflineAnswer).
+	// Offline is the deterministic model (localcloud/offline.Answer).
 	Offline func(pass contract.Pass, user string) string
 	// Now is the clock of the quota window (default time.Now).
 	Now func() time.Time
@@ -51,15 +52,18 @@ type Options struct {
 
 // Call is one Converse request as the emulator saw it.
 type Call struct {
-	At           time.Time
-	Model        string
-	Pass         contract.Pass
-	Job          string
-	MaxTokens    int
-	Outcome      string // "ok", "max_tokens" (budget too small), "canceled" or a fault Kind
-	Source       string // SourceReplay or SourceOffline; empty when failed before answering
-	InputTokens  int
-	OutputTokens int
+	At        time.Time
+	Model     string
+	Pass      contract.Pass
+	Job       string
+	MaxTokens int
+	Outcome   string // "ok", "max_tokens" (budget too small), "canceled" or a fault Kind
+	Reason    string // the ValidationException message of a request Bedrock would refuse
+	// StructuredOutput: the request carried outputConfig (a JSON schema).
+	StructuredOutput bool
+	Source           string // SourceReplay or SourceOffline; empty when failed before answering
+	InputTokens      int
+	OutputTokens     int
 }
 
 // Emulator is an http.Handler for POST /model/{modelId}/converse. It is safe for
@@ -149,11 +153,21 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	system, user := texts(req.System), userText(req.Messages)
 	m := passLine.FindStringSubmatch(system)
 	j := jobTag.FindStringSubmatch(user)
+	call := Call{Model: model, MaxTokens: req.InferenceConfig.maxTokens(), StructuredOutput: req.OutputConfig != nil, InputTokens: tokens(system) + tokens(user)}
+	if m != nil && j != nil {
+		call.Pass, call.Job = contract.Pass(m[1]), j[1]
+	}
+	// Bedrock validates the request before the model sees it.
+	if err := validate(model, req); err != nil {
+		call.Outcome, call.Reason = string(Invalid), err.Error()
+		e.record(call)
+		writeError(w, Invalid, err.Error())
+		return
+	}
 	if m == nil || j == nil {
 		writeError(w, Invalid, "emulator: the system prompt must start with `ai-enrichment <pass> (` and the user message hold <job_posting id=\"digits\">")
 		return
 	}
-	call := Call{Model: model, Pass: contract.Pass(m[1]), Job: j[1], MaxTokens: req.InferenceConfig.MaxTokens, InputTokens: tokens(system) + tokens(user)}
 
 	answer, source, err := e.answer(call.Job, call.Pass, model, user)
 	if err != nil {
@@ -187,7 +201,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call.Outcome, call.OutputTokens = outcome, tokens(out)
 	resp := converseResponse{StopReason: stopReason, ServiceTier: req.ServiceTier}
 	resp.Output.Message = message{Role: "assistant", Content: content}
-	resp.AdditionalModelResponseFields = map[string]string{"emulator": source}
+	resp.AdditionalModelResponseFields = map[string]string{llm.EmulatorField: source}
 	resp.Usage.InputTokens, resp.Usage.OutputTokens = call.InputTokens, call.OutputTokens
 	resp.Usage.TotalTokens = call.InputTokens + call.OutputTokens
 	resp.Metrics.LatencyMs = time.Since(start).Milliseconds()

@@ -17,12 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 )
 
 const model = "openai.gpt-oss-120b-1:0"
 
-// offline stands in for enrich.OfflineAnswer: a deterministic answer per pass and job.
+// offline stands in for localcloud/offline.Answer: a deterministic answer per pass and job.
 func offline(pass contract.Pass, user string) string {
 	return fmt.Sprintf(`{"%s": {"posting_chars": %d, "note": "offline answer, long enough to be cut"}}`, pass.Section(), len(user))
 }
@@ -56,7 +57,13 @@ func setup(t *testing.T, opts bedrockemu.Options) (*bedrockemu.Emulator, *bedroc
 	return emu, client
 }
 
+// converse sends a pass request; on the flex tier where the model offers it, so the
+// echo of the tier is checked.
 func converse(ctx context.Context, c *bedrockruntime.Client, modelID string, pass contract.Pass, job string, maxTokens int32) (*bedrockruntime.ConverseOutput, error) {
+	var tier *types.ServiceTier
+	if m, _ := llm.Lookup(modelID); m.OffersTier(llm.TierFlex) {
+		tier = &types.ServiceTier{Type: types.ServiceTierTypeFlex}
+	}
 	return c.Converse(ctx, &bedrockruntime.ConverseInput{
 		ModelId: aws.String(modelID),
 		System: []types.SystemContentBlock{&types.SystemContentBlockMemberText{
@@ -67,7 +74,7 @@ func converse(ctx context.Context, c *bedrockruntime.Client, modelID string, pas
 			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: `<job_posting id="` + job + `">Data engineer, Berlin.</job_posting>`}},
 		}},
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(maxTokens), Temperature: aws.Float32(0)},
-		ServiceTier:     &types.ServiceTier{Type: types.ServiceTierTypeFlex},
+		ServiceTier:     tier,
 	})
 }
 
@@ -156,7 +163,7 @@ func TestReplaySharedFixtures(t *testing.T) {
 			t.Skip("shared fixtures not present: ", err)
 		}
 		_, client := setup(t, bedrockemu.Options{ReplayDir: dir})
-		out, err := converse(context.Background(), client, tt.model, tt.pass, tt.job, 100000)
+		out, err := converse(context.Background(), client, tt.model, tt.pass, tt.job, 8000) // under every model's limit
 		if err != nil {
 			t.Fatal(err)
 		}
