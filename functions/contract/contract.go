@@ -19,6 +19,7 @@ type Names struct {
 	Queue            string
 	DeadLetterQueue  string
 	StateMachine     string
+	StateMachineRole string
 	DiscoverFunction string
 	InvokeFunction   string
 	EnrichFunction   string
@@ -36,6 +37,7 @@ func NamesFor(stack string) Names {
 		Queue:            p + "jobs.fifo",
 		DeadLetterQueue:  p + "jobs-dlq.fifo",
 		StateMachine:     p + "pipeline",
+		StateMachineRole: p + "pipeline-sfn",
 		DiscoverFunction: p + "discover-partitions",
 		InvokeFunction:   p + "invoke-enrichment",
 		EnrichFunction:   p + "enrich-partition",

@@ -53,6 +53,7 @@ type Cloud struct {
 	functions *functions
 	bedrock   *bedrockemu.Emulator
 	log       *slog.Logger
+	operator  aws.Credentials // the deployer's user; handlers run under their roles
 
 	mu       sync.Mutex
 	mappings []*Mapping
@@ -83,6 +84,12 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		} // otherwise dir stays: it holds moto.log, named in err
 		return nil, err
 	}
+	operatorCreds, err := m.enableAccessControl(ctx)
+	if err != nil {
+		m.stop()
+		ln.Close()
+		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "moto.log"))
+	}
 	motoURL, err := url.Parse(m.url)
 	if err != nil {
 		m.stop()
@@ -97,8 +104,9 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
 		log:       log,
+		operator:  operatorCreds,
 	}
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, authorizer{m.authorizer}, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)
@@ -114,16 +122,21 @@ func (c *Cloud) Endpoint() string { return c.endpoint }
 // MotoLog is the file moto writes its output to.
 func (c *Cloud) MotoLog() string { return filepath.Join(c.dir, "moto.log") }
 
-// AWSConfig is an SDK configuration for the local cloud: static test credentials,
-// us-east-1, every service at the gateway.
+// AWSConfig is an SDK configuration for the local cloud with the credentials of its
+// operator (a user allowed everything, as a deployer is): us-east-1, every service at
+// the gateway. Handlers get RoleConfig instead.
 func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
 		config.WithBaseEndpoint(c.endpoint),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithCredentialsProvider(credentials.StaticCredentialsProvider{Value: c.operator}),
 		// moto returns no response checksums; validating only when asked keeps the
 		// SDK from logging a line for every GetObject.
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// moto verifies signatures but cannot read a streamed (aws-chunked) body with a
+		// trailing checksum; sending checksums only when an operation requires them keeps
+		// request bodies plain.
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("local cloud aws config: %w", err)

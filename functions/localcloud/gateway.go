@@ -14,6 +14,7 @@ import (
 type gateway struct {
 	functions *functions
 	bedrock   http.Handler
+	auth      authorizer // the caller's policy decides Invoke and Converse, as on AWS
 	moto      *httputil.ReverseProxy
 	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
 	// write without a lock, so two racing conditional writes could both succeed, which
@@ -21,7 +22,7 @@ type gateway struct {
 	dynamo sync.Mutex
 }
 
-func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slog.Logger) *gateway {
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, auth authorizer, log *slog.Logger) *gateway {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(motoURL)
@@ -34,7 +35,7 @@ func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, log *slo
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return &gateway{functions: fns, bedrock: bedrock, moto: proxy}
+	return &gateway{functions: fns, bedrock: bedrock, auth: auth, moto: proxy}
 }
 
 // ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
@@ -44,11 +45,18 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 		if len(parts) == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" {
 			if name, err := url.PathUnescape(parts[2]); err == nil {
-				g.functions.serveInvoke(w, r, name)
+				if g.auth.guard(w, r, "lambda:InvokeFunction", functionARN(functionName(name))) {
+					g.functions.serveInvoke(w, r, name)
+				}
 				return
 			}
 		}
 		if len(parts) == 3 && parts[0] == "model" && parts[2] == "converse" {
+			for _, arn := range modelResources(parts[1]) {
+				if !g.auth.guard(w, r, "bedrock:InvokeModel", arn) {
+					return
+				}
+			}
 			g.bedrock.ServeHTTP(w, r)
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/manifest"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
@@ -36,6 +38,9 @@ type Options struct {
 	Metrics io.Writer
 	// DeferDelay is how long InvokeEnrichment keeps a deferred message invisible.
 	DeferDelay time.Duration
+	// Roles, when set, edits the roles before they are created (a test removes a
+	// statement to show the call that needs it is refused).
+	Roles func([]spec.Role) []spec.Role
 }
 
 // Stack is a pipeline deployed in a local cloud.
@@ -64,8 +69,18 @@ func Definition(names contract.Names, s stacks.Settings) (string, error) {
 	return string(def), nil
 }
 
-// Deploy creates the stack's resources in a fresh cloud and builds the four handlers
-// from the environment the Pulumi program would give them (their Spec).
+// Roles are the stack's roles as the Pulumi program creates them.
+func Roles(names contract.Names, s stacks.Settings) ([]spec.Role, error) {
+	sm, err := workflow.Pipeline(names, s, localcloud.Account)
+	if err != nil {
+		return nil, fmt.Errorf("state machine of stack %s: %w", names.Stack, err)
+	}
+	return manifest.Roles(spec.Stack{Account: localcloud.Account, Names: names, Settings: s}, sm), nil
+}
+
+// Deploy creates the stack's resources and roles in a fresh cloud and builds the four
+// handlers from the environment the Pulumi program would give them (their Spec), each
+// calling AWS with the credentials of its own role.
 func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s stacks.Settings, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -84,24 +99,43 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
-	res, err := localcloud.Provision(ctx, cfg, names, s, def)
+	roles, err := Roles(names, s)
+	if err != nil {
+		return nil, err
+	}
+	if o.Roles != nil {
+		roles = o.Roles(roles)
+	}
+	res, err := localcloud.Provision(ctx, cfg, names, s, def, roles...)
 	if err != nil {
 		return nil, err
 	}
 	st := spec.Stack{Account: localcloud.Account, Names: names, Settings: s, QueueURL: res.QueueURL}
 	m := metrics.New(o.Metrics, contract.MetricsNamespace)
 	logFor := func(f spec.Declared) *slog.Logger { return o.Log.With("function", f.FunctionName(names)) }
+	configs := map[string]aws.Config{}
+	for _, f := range manifest.Functions {
+		name := f.FunctionName(names)
+		i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("no role for function %s", name)
+		}
+		if configs[name], err = c.RoleConfig(ctx, roles[i]); err != nil {
+			return nil, err
+		}
+	}
+	roleCfg := func(f spec.Declared) aws.Config { return configs[f.FunctionName(names)] }
 
 	enrichOpts, err := enrichpartition.Spec.For(st)
 	if err != nil {
 		return nil, err
 	}
-	modelCfg := cfg
+	modelCfg := roleCfg(enrichpartition.Spec)
 	if o.ModelConfig != nil {
 		modelCfg = *o.ModelConfig
 	}
 	enrichOpts.AcceptEmulated = o.ModelConfig == nil // the emulator answers: its earlier answers are valid cache hits
-	enrich, err := enrichpartition.New(cfg, modelCfg, enrichOpts, logFor(enrichpartition.Spec), m)
+	enrich, err := enrichpartition.New(roleCfg(enrichpartition.Spec), modelCfg, enrichOpts, logFor(enrichpartition.Spec), m)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +146,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		return nil, err
 	}
 	invokeOpts.DeferDelay = o.DeferDelay
-	inv, err := invoke.New(ctx, cfg, invokeOpts, logFor(invoke.Spec), m)
+	inv, err := invoke.New(ctx, roleCfg(invoke.Spec), invokeOpts, logFor(invoke.Spec), m)
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +160,8 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
-		Discover: discover.New(cfg, discoverOpts, logFor(discover.Spec), m),
-		Cleanup:  cleanup.New(cfg, cleanupOpts, logFor(cleanup.Spec), m),
+		Discover: discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
+		Cleanup:  cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
 	}, nil
 }
 

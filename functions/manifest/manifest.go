@@ -6,10 +6,7 @@
 package manifest
 
 import (
-	"fmt"
-
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
-	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
@@ -17,29 +14,21 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 )
 
-// Services that assume the roles.
-const (
-	LambdaService       = "lambda.amazonaws.com"
-	StepFunctionService = "states.amazonaws.com"
-)
-
 // Functions are the four handlers' declarations, in deployment order.
 var Functions = []spec.Declared{discover.Spec, invoke.Spec, enrichpartition.Spec, cleanup.Spec}
-
-// StateMachineRole is the name of the state machine's role.
-func StateMachineRole(n contract.Names) string { return n.StateMachine + "-sfn" }
 
 // FunctionRole is a function's role: the statements of its handler's calls, plus
 // what the Lambda runtime does with the role (log delivery, active tracing).
 func FunctionRole(st spec.Stack, f spec.Declared) spec.Role {
-	name := f.FunctionName(st.Names)
+	r := spec.RoleOf(f, st)
 	runtime := []spec.Statement{
 		{Sid: "Logs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			Resources: []string{st.Account.LogGroupARN(LogGroup(name))}},
+			Resources: []string{st.Account.LogGroupARN(LogGroup(r.Name))}},
 		// X-Ray offers no resource-level permissions.
 		{Sid: "Tracing", Actions: []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, Resources: []string{"*"}},
 	}
-	return spec.Role{Name: name, Service: LambdaService, Statements: append(f.Statements(st), runtime...)}
+	r.Statements = append(r.Statements, runtime...)
+	return r
 }
 
 // LogGroup is the log group of a function.
@@ -48,18 +37,15 @@ func LogGroup(function string) string { return "/aws/lambda/" + function }
 // MachineRole is the state machine's role: what its tasks declared, plus log
 // delivery and tracing, which AWS authorises only on "*".
 func MachineRole(st spec.Stack, m *workflow.StateMachine) spec.Role {
-	var stmts []spec.Statement
-	for i, p := range m.Permissions() {
-		stmts = append(stmts, spec.Statement{Sid: fmt.Sprintf("Task%d", i+1), Actions: p.Actions, Resources: p.Resources})
-	}
-	stmts = append(stmts,
+	r := m.Role(st.Names.StateMachineRole)
+	r.Statements = append(r.Statements,
 		spec.Statement{Sid: "LogDelivery", Actions: []string{"logs:CreateLogDelivery", "logs:GetLogDelivery",
 			"logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
 			"logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, Resources: []string{"*"}},
 		spec.Statement{Sid: "Tracing", Actions: []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords",
 			"xray:GetSamplingRules", "xray:GetSamplingTargets"}, Resources: []string{"*"}},
 	)
-	return spec.Role{Name: StateMachineRole(st.Names), Service: StepFunctionService, Statements: stmts}
+	return r
 }
 
 // Roles are every role of the stack: one per function, then the state machine's.

@@ -92,7 +92,7 @@ func setup(c *localcloud.Cloud) error {
 	if err != nil {
 		return err
 	}
-	res, err := localcloud.Provision(ctx, cfg, n, s, string(def))
+	res, err := localcloud.Provision(ctx, cfg, n, s, string(def), m.Role(n.StateMachineRole))
 	if err != nil {
 		return err
 	}

@@ -407,7 +407,7 @@ func TestSlotWaitIsBounded(t *testing.T) {
 	}
 	out, err := env.sfn.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
 		Name: aws.String(env.names.StateMachine + "-slotwait"), Definition: aws.String(string(def)),
-		RoleArn: aws.String("arn:aws:iam::" + localcloud.AccountID + ":role/slotwait"),
+		RoleArn: aws.String(localcloud.Account.RoleARN(env.names.StateMachineRole)), // same tasks, same role
 	})
 	if err != nil {
 		t.Fatal(err)

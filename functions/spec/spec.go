@@ -34,6 +34,17 @@ type Statement struct {
 	Condition map[string]map[string][]string
 }
 
+// Services that assume the roles.
+const (
+	LambdaService        = "lambda.amazonaws.com"
+	StepFunctionsService = "states.amazonaws.com"
+)
+
+// RoleOf is the role of a function in st with the statements of its calls only.
+func RoleOf(f Declared, st Stack) Role {
+	return Role{Name: f.FunctionName(st.Names), Service: LambdaService, Statements: f.Statements(st)}
+}
+
 // Role is an IAM role: the service that assumes it and what it allows.
 type Role struct {
 	Name       string
