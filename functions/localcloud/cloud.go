@@ -53,7 +53,6 @@ type Cloud struct {
 	functions *functions
 	bedrock   *bedrockemu.Emulator
 	log       *slog.Logger
-	operator  aws.Credentials // the deployer's user; handlers run under their roles
 
 	mu       sync.Mutex
 	mappings []*Mapping
@@ -84,8 +83,7 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		} // otherwise dir stays: it holds moto.log, named in err
 		return nil, err
 	}
-	operatorCreds, err := m.enableAccessControl(ctx)
-	if err != nil {
+	if err := m.enableAccessControl(ctx); err != nil {
 		m.stop()
 		ln.Close()
 		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "moto.log"))
@@ -104,7 +102,6 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
 		log:       log,
-		operator:  operatorCreds,
 	}
 	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, authorizer{m.authorizer}, log)}
 	go func() {
@@ -129,7 +126,7 @@ func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
 		config.WithBaseEndpoint(c.endpoint),
-		config.WithCredentialsProvider(credentials.StaticCredentialsProvider{Value: c.operator}),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(OperatorAccessKey, OperatorSecretKey, "")),
 		// moto returns no response checksums; validating only when asked keeps the
 		// SDK from logging a line for every GetObject.
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),

@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -23,38 +21,36 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 )
 
-// operator is the IAM user of AWSConfig: what a deployer (Pulumi, enrichctl) holds.
-// Everything a handler or the state machine does runs under its own role instead.
-const operator = "localcloud-operator"
+// Operator credentials: the IAM user of AWSConfig, what a deployer (Pulumi, enrichctl
+// --local) holds, allowed everything. They are the well-known local keys, so any tool
+// pointed at the local cloud works as before; everything a handler or the state
+// machine does runs under its own role instead (RoleConfig).
+const (
+	OperatorAccessKey = "test"
+	OperatorSecretKey = "test"
+)
 
-// enableAccessControl creates the operator user with its access key on a fresh moto,
-// then switches moto's IAM access control on: from then on every request must be
-// signed by a known key and allowed by that principal's policies.
-func (m *moto) enableAccessControl(ctx context.Context) (aws.Credentials, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(Region), config.WithBaseEndpoint(m.url),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("bootstrap", "bootstrap", "")))
+// enableAccessControl creates the operator user on a fresh moto, then switches moto's
+// IAM access control on: from then on every request must be signed by a known key
+// and allowed by that principal's policies.
+func (m *moto) enableAccessControl(ctx context.Context) error {
+	body := fmt.Sprintf(`{"account":%q,"key":%q,"secret":%q}`, AccountID, OperatorAccessKey, OperatorSecretKey)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(m.authorizer, "/authorize")+"/operator", strings.NewReader(body))
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("operator config: %w", err)
+		return fmt.Errorf("operator user: %w", err)
 	}
-	c := iam.NewFromConfig(cfg)
-	if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(operator)}); err != nil {
-		return aws.Credentials{}, fmt.Errorf("create operator user: %w", err)
-	}
-	if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
-		UserName: aws.String(operator), PolicyName: aws.String("operator"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`),
-	}); err != nil {
-		return aws.Credentials{}, fmt.Errorf("operator policy: %w", err)
-	}
-	key, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(operator)})
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("operator access key: %w", err)
+		return fmt.Errorf("operator user: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("operator user: status %d", resp.StatusCode)
 	}
 	if err := m.post(ctx, "/moto-api/reset-auth", "0"); err != nil {
-		return aws.Credentials{}, fmt.Errorf("enable access control: %w", err)
+		return fmt.Errorf("enable access control: %w", err)
 	}
-	return aws.Credentials{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId),
-		SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey), Source: operator}, nil
+	return nil
 }
 
 // CreateRoles creates each role with its trust policy and one inline policy, as the

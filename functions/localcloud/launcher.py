@@ -429,7 +429,7 @@ def _patch_boto_client_for():
 
 # --- the gateway's authorizer -------------------------------------------------------
 
-_ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]+)/")
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def _access_key_id(authorization):
@@ -437,12 +437,31 @@ def _access_key_id(authorization):
     return m.group(1) if m else None
 
 
+OPERATOR = "localcloud-operator"
+
+
+def _create_operator(account, key_id, secret):
+    """The operator is the deployer's user (Pulumi, enrichctl): allowed everything, with
+    the well-known local keys, so tools pointed at the local cloud keep working."""
+    backend = iam_backends[account]["aws"]
+    backend.create_user(region_name="us-east-1", user_name=OPERATOR)
+    backend.put_user_policy(OPERATOR, "operator",
+                            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
+    key = backend.create_access_key(OPERATOR)
+    key.access_key_id, key.secret_access_key = key_id, secret
+
+
 class _Authorizer(BaseHTTPRequestHandler):
-    """POST {"account", "authorization", "token", "action", "resource"} → 200 when
-    allowed, 403 {"principal", "message"} when not."""
+    """POST /authorize {"account", "authorization", "token", "action", "resource"} → 200
+    when allowed, 403 {"principal", "message"} when not. POST /operator {"account",
+    "key", "secret"} creates the operator user."""
 
     def do_POST(self):
         q = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self.path == "/operator":
+            _create_operator(q["account"], q["key"], q["secret"])
+            self._answer(200, {})
+            return
         key_id = _access_key_id(q.get("authorization"))
         headers = {"X-Amz-Security-Token": q["token"]} if q.get("token") else {}
         principal = _principal(q["account"], key_id, headers) if key_id else None
