@@ -62,7 +62,7 @@ diagram:
 		docs/architecture.md > build/architecture.md && mv build/architecture.md docs/architecture.md
 
 ## demo: run the whole pipeline locally on bundled sample data (BEDROCK=aws for real Bedrock)
-demo: tools moto
+demo: moto
 	@cd functions && go run ./cmd/enrichctl demo --stack $(STACK) --out ../demo-output $(if $(BEDROCK),--bedrock $(BEDROCK))
 
 ## bench: Go benchmarks of the hot paths
@@ -77,9 +77,9 @@ bench-throughput: moto
 bench-tokens:
 	@cd functions && go run ./cmd/enrichctl bench-tokens --stack $(STACK)
 
-## chaos: the long chaos test (>= 200 jobs) in the local cloud
+## chaos: the chaos tests (500 jobs, then the short variants) in the local cloud
 chaos: moto
-	@cd functions && CHAOS=1 go test -count=1 -timeout 30m -run TestChaos ./e2e/...
+	@cd functions && CHAOS=1 go test -count=1 -timeout 150m -run TestChaos ./e2e/...
 
 ## preview / up: wrap the Pulumi CLI for one stack
 preview: package

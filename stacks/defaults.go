@@ -2,8 +2,12 @@ package stacks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
+
+// Names are the stacks of the project, in promotion order; Defaults knows each.
+var Names = []string{"dev", "staging", "prod"}
 
 // DefaultModel is the model used for every pass unless a stack tunes it.
 const DefaultModel = "openai.gpt-oss-120b-1:0"
@@ -11,26 +15,32 @@ const DefaultModel = "openai.gpt-oss-120b-1:0"
 // Defaults returns the settings of a known environment before any stack config is applied.
 func Defaults(stack string) (Settings, error) {
 	s := Settings{
-		Stack:                stack,
-		AdmissionBuffer:      2,
-		InvokeMaxConcurrency: 2,
-		QueueVisibility:      180 * time.Second,
-		QueueMaxReceives:     5,
-		MessageGroups:        16,
-		MaxPartitionsPerRun:  10,
-		MaxJobsPerPartition:  100,
-		MaxAttempts:          3,
-		DiscoverTimeout:      120 * time.Second,
-		InvokeTimeout:        30 * time.Second,
-		CleanupTimeout:       60 * time.Second,
-		LockTimeout:          30 * time.Minute,
-		SlotWait:             20 * time.Second,
-		SlotWaitAttempts:     30,
-		DiscoverSchedule:     "rate(1 hour)",
-		CleanupSchedule:      "rate(15 minutes)",
-		ModelPass1:           DefaultModel,
-		ModelPass2:           DefaultModel,
-		ModelPass3:           DefaultModel,
+		Stack:                       stack,
+		AdmissionBuffer:             2,
+		InvokeMaxConcurrency:        2,
+		QueueVisibility:             180 * time.Second,
+		QueueMaxReceives:            5,
+		MessageGroups:               16,
+		MaxPartitionsPerRun:         10,
+		MaxJobsPerPartition:         100,
+		MaxAttempts:                 3,
+		AdaptiveConcurrency:         true,
+		ConcurrencyMin:              1,
+		ConcurrencyStep:             1,
+		ConcurrencyDecrease:         0.7,
+		ConcurrencyCooldown:         90 * time.Second,
+		ConcurrencySuccessesPerSlot: 3,
+		DiscoverTimeout:             120 * time.Second,
+		InvokeTimeout:               30 * time.Second,
+		CleanupTimeout:              60 * time.Second,
+		LockTimeout:                 30 * time.Minute,
+		SlotWait:                    20 * time.Second,
+		SlotWaitAttempts:            30,
+		DiscoverSchedule:            "rate(1 hour)",
+		CleanupSchedule:             "rate(15 minutes)",
+		ModelPass1:                  DefaultModel,
+		ModelPass2:                  DefaultModel,
+		ModelPass3:                  DefaultModel,
 		// Efforts per pass: docs/bedrock.md, "Reasoning effort".
 		ReasoningEffortPass1:   "low",
 		ReasoningEffortPass2:   "low",
@@ -70,7 +80,7 @@ func Defaults(stack string) (Settings, error) {
 		s.MaxConcurrentExecutions, s.SQSBatchSize, s.PassTimeout = 50, 10, 300*time.Second
 		s.LogRetentionDays = 90
 	default:
-		return Settings{}, fmt.Errorf("unknown stack %q: want dev, staging or prod", stack)
+		return Settings{}, fmt.Errorf("unknown stack %q: want %s", stack, strings.Join(Names, ", "))
 	}
 	return s, nil
 }

@@ -24,6 +24,15 @@ type Settings struct {
 	MaxJobsPerPartition     int
 	MaxAttempts             int // attempts per job before PERMANENTLY_FAILED
 
+	// Adaptive concurrency: the controller moves the effective limit between
+	// ConcurrencyMin and MaxConcurrentExecutions (docs/architecture.md).
+	AdaptiveConcurrency         bool
+	ConcurrencyMin              int           // the effective limit never goes below
+	ConcurrencyStep             int           // additive increase after sustained success
+	ConcurrencyDecrease         float64       // multiplicative factor on throttling, in (0, 1)
+	ConcurrencyCooldown         time.Duration // least time between two changes
+	ConcurrencySuccessesPerSlot int           // successful calls per slot, every slot busy, that earn a step
+
 	// Timeouts.
 	PassTimeout      time.Duration // EnrichPartition Lambda timeout
 	DiscoverTimeout  time.Duration

@@ -66,11 +66,24 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"p99 alarm above timeout", "alarmP99Latency", "200s", "alarmP99Latency: is 3m20s; it must be above 0 and below passTimeout"},
 		{"retention", "logRetentionDays", "10", "logRetentionDays: is 10"},
 		{"unknown key", "maxConcurency", "3", "unknown config key ai-enrichment:maxConcurency"},
+		{"misspelt key suggests the nearest", "maxConcurentExecutions", "3", "did you mean ai-enrichment:maxConcurrentExecutions?"},
+		{"unknown key far from any lists the keys", "colour", "3", "the keys of ai-enrichment are admissionBuffer, alarmDlqMessages"},
+		{"negative throttle attempts", "throttleRetryAttempts", "-3", "throttleRetryAttempts: is -3; use 0 to 20"},
+		{"throttle interval", "throttleRetryInterval", "500ms", "throttleRetryInterval: is 500ms; a state machine retry interval is whole seconds"},
+		{"throttle max delay below interval", "throttleRetryMaxDelay", "5s", "throttleRetryMaxDelay: is 5s, below throttleRetryInterval (15s)"},
+		{"silver prefix with a leading slash", "silverPrefix", "/linkedin/", `silverPrefix: is "/linkedin/"; S3 keys do not start with /`},
+		{"not a model id", "modelPass1", "gpt 5", `modelPass1: is "gpt 5", not a Bedrock model id`},
+		{"absurd groups", "messageGroups", "1000000", "messageGroups: is 1000000; use 1 to 1000"},
+		{"absurd jobs", "maxJobsPerPartition", "100000000", "maxJobsPerPartition: is 100000000; use 1 to 100000"},
+		{"absurd partitions", "maxPartitionsPerRun", "100000", "maxPartitionsPerRun: is 100000; use 1 to 744"},
 		{"not an integer", "messageGroups", "many", "config ai-enrichment:messageGroups: want an integer"},
 		{"not a duration", "slotWait", "20", "want a duration such as 180s or 30m"},
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
 		{"not a topic", "alarmTopicArn", "arn:aws:sqs:us-east-1:123456789012:q", "alarmTopicArn: is \"arn:aws:sqs"},
+		{"controller minimum above the maximum", "concurrencyMin", "6", "concurrencyMin: is 6; it must be 1 to maxConcurrentExecutions (5)"},
+		{"controller factor", "concurrencyDecrease", "1.5", "concurrencyDecrease: is 1.5; the factor applied on throttling must be strictly between 0 and 1"},
+		{"controller cooldown", "concurrencyCooldown", "0s", "concurrencyCooldown: is 0s, must be at least 1s"},
 		{"DLQ age beyond retention", "alarmDlqMessageAge", "336h", "alarmDlqMessageAge: is 336h0m0s; use 1m or more, below the DLQ's 336h0m0s retention"},
 		{"cursor lag between two runs", "alarmCursorLag", "90m", "alarmCursorLag: is 1h30m0s; it must allow two discovery runs (2 × the discoverSchedule interval = 2h0m0s)"},
 		{"job age shorter than a job", "alarmOldestJobAge", "9m", "alarmOldestJobAge: is 9m0s; it must exceed the three passes of one job"},
@@ -125,6 +138,43 @@ func TestAlarmTopicInAnyPartition(t *testing.T) {
 			"ai-enrichment:bronzeBucket": "bronze-bucket", Namespace + ":alarmTopicArn": arn}
 		if _, err := FromConfig("dev", cfg); err != nil {
 			t.Errorf("%s: %v", arn, err)
+		}
+	}
+}
+
+func TestModelIDShapesAccepted(t *testing.T) {
+	for _, id := range []string{"openai.gpt-oss-120b-1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "global.anthropic.claude-opus-4-5-20251101-v1:0",
+		"arn:aws:bedrock:us-east-1::foundation-model/openai.gpt-oss-120b-1:0", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0"} {
+		s, err := Defaults("dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SilverBucket, s.BronzeBucket, s.ModelPass1 = "silver-bucket", "bronze-bucket", id
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}
+
+func TestSecureValueIsLeftOut(t *testing.T) {
+	s, err := Load("dev", []byte(validYAML+`  ai-enrichment:alarmEmail:
+    secure: AAABADl2fQ==
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.AlarmEmail != "" {
+		t.Errorf("alarmEmail = %q, want the default", s.AlarmEmail)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, name := range []string{"qa", "prod/../dev", "", "../Pulumi"} {
+		if err := CheckName(name); err == nil {
+			t.Errorf("%q accepted", name)
+		}
+		if _, err := LoadFile(t.TempDir(), name); err == nil || !strings.Contains(err.Error(), "unknown stack") {
+			t.Errorf("LoadFile(%q): %v", name, err)
 		}
 	}
 }

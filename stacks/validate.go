@@ -24,8 +24,22 @@ var (
 	ratePattern   = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
 	cronPattern   = regexp.MustCompile(`^cron\(\S+( \S+){5}\)$`)
 	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// modelPattern is the shape of a Bedrock model id ("openai.gpt-oss-120b-1:0"), a
+	// cross-Region inference profile id ("us.anthropic.claude-…") or a model or profile
+	// ARN. Whether the model exists where the stack deploys is `enrichctl preflight`'s
+	// question: only Bedrock knows.
+	modelPattern = regexp.MustCompile(`^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]*:(foundation-model|inference-profile|application-inference-profile)/[A-Za-z0-9.:_-]+|([a-z]{2,7}\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9._:-]*)$`)
 	// logRetentions are the values CloudWatch Logs accepts.
 	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+// Upper bounds of the counts (see Validate).
+const (
+	maxMessageGroups         = 1000
+	maxPartitionsPerRun      = 31 * 24
+	maxJobsPerPartition      = 100_000
+	maxAttempts              = 20
+	maxThrottleRetryAttempts = 20
 )
 
 // Validate reports every problem of the settings at once, each naming the config key
@@ -46,6 +60,17 @@ func (s Settings) Validate() error {
 
 	atLeast("maxConcurrentExecutions", s.MaxConcurrentExecutions, 1)
 	atLeast("admissionBuffer", s.AdmissionBuffer, 0)
+	if s.ConcurrencyMin < 1 || s.ConcurrencyMin > s.MaxConcurrentExecutions {
+		bad("concurrencyMin", "is %d; it must be 1 to maxConcurrentExecutions (%d)", s.ConcurrencyMin, s.MaxConcurrentExecutions)
+	}
+	atLeast("concurrencyStep", s.ConcurrencyStep, 1)
+	if s.ConcurrencyDecrease <= 0 || s.ConcurrencyDecrease >= 1 {
+		bad("concurrencyDecrease", "is %v; the factor applied on throttling must be strictly between 0 and 1", s.ConcurrencyDecrease)
+	}
+	if s.ConcurrencyCooldown < time.Second {
+		bad("concurrencyCooldown", "is %s, must be at least 1s (about one model call, so one throttling episode cuts once)", s.ConcurrencyCooldown)
+	}
+	atLeast("concurrencySuccessesPerSlot", s.ConcurrencySuccessesPerSlot, 1)
 	if s.SQSBatchSize < 1 || s.SQSBatchSize > 10 {
 		bad("sqsBatchSize", "is %d; a FIFO queue's event source batch size must be 1 to 10", s.SQSBatchSize)
 	}
@@ -62,10 +87,16 @@ func (s Settings) Validate() error {
 	if s.QueueMaxReceives < 1 || s.QueueMaxReceives > 1000 {
 		bad("queueMaxReceives", "is %d; the redrive policy allows 1 to 1000", s.QueueMaxReceives)
 	}
-	atLeast("messageGroups", s.MessageGroups, 1)
-	atLeast("maxPartitionsPerRun", s.MaxPartitionsPerRun, 1)
-	atLeast("maxJobsPerPartition", s.MaxJobsPerPartition, 1)
-	atLeast("maxAttempts", s.MaxAttempts, 1)
+	// The upper bounds catch typos (an extra zero or three), not tuning.
+	between := func(key string, v, min, max int, why string) {
+		if v < min || v > max {
+			bad(key, "is %d; use %d to %d (%s)", v, min, max, why)
+		}
+	}
+	between("messageGroups", s.MessageGroups, 1, maxMessageGroups, "more groups than that only spreads jobs thinner")
+	between("maxPartitionsPerRun", s.MaxPartitionsPerRun, 1, maxPartitionsPerRun, "a month of hourly partitions; backfill larger ranges with enrichctl backfill")
+	between("maxJobsPerPartition", s.MaxJobsPerPartition, 1, maxJobsPerPartition, "one discover run must publish within discoverTimeout")
+	between("maxAttempts", s.MaxAttempts, 1, maxAttempts, "each attempt re-runs the passes that failed")
 
 	for key, d := range map[string]time.Duration{
 		"passTimeout": s.PassTimeout, "discoverTimeout": s.DiscoverTimeout,
@@ -89,8 +120,11 @@ func (s Settings) Validate() error {
 	}
 
 	for i, m := range s.Models() {
-		if strings.TrimSpace(m) == "" {
+		switch {
+		case strings.TrimSpace(m) == "":
 			bad(fmt.Sprintf("modelPass%d", i+1), "is empty; set a Bedrock model id such as %s", DefaultModel)
+		case !modelPattern.MatchString(m):
+			bad(fmt.Sprintf("modelPass%d", i+1), "is %q, not a Bedrock model id (provider.model-version such as %s), inference profile id or ARN", m, DefaultModel)
 		}
 	}
 	for i, e := range s.ReasoningEfforts() {
@@ -112,6 +146,19 @@ func (s Settings) Validate() error {
 				s.MaxConcurrentExecutions, demand, CallsPerJob, s.ExpectedPassLatency, s.BedrockRPM, fit)
 		}
 	}
+	// A Step Functions retrier takes whole positive seconds and a non-negative
+	// MaxAttempts (AWS Step Functions Developer Guide, "Handling errors in Step Functions
+	// workflows", Retrier fields); MaxDelaySeconds caps the backoff, so it cannot be
+	// below the first interval.
+	for key, d := range map[string]time.Duration{"throttleRetryInterval": s.ThrottleRetryInterval, "throttleRetryMaxDelay": s.ThrottleRetryMaxDelay} {
+		if d < time.Second || d%time.Second != 0 {
+			bad(key, "is %s; a state machine retry interval is whole seconds, at least 1s", d)
+		}
+	}
+	if s.ThrottleRetryMaxDelay < s.ThrottleRetryInterval {
+		bad("throttleRetryMaxDelay", "is %s, below throttleRetryInterval (%s): it caps the backoff, raise it to at least the interval", s.ThrottleRetryMaxDelay, s.ThrottleRetryInterval)
+	}
+	between("throttleRetryAttempts", s.ThrottleRetryAttempts, 0, maxThrottleRetryAttempts, "0 turns the state machine's throttle retry off")
 	atLeast("breakerFailures", s.BreakerFailures, 1)
 	if s.BreakerCooldown < time.Second {
 		bad("breakerCooldown", "is %s, must be at least 1s", s.BreakerCooldown)
@@ -122,7 +169,10 @@ func (s Settings) Validate() error {
 			bad(key, "is %q; set the name of an existing S3 bucket (3-63 lowercase letters, digits, dots, hyphens)", b)
 		}
 	}
-	if s.SilverPrefix != "" && !strings.HasSuffix(s.SilverPrefix, "/") {
+	switch {
+	case strings.HasPrefix(s.SilverPrefix, "/"):
+		bad("silverPrefix", "is %q; S3 keys do not start with /, so it would match nothing: %q", s.SilverPrefix, strings.TrimLeft(s.SilverPrefix, "/"))
+	case s.SilverPrefix != "" && !strings.HasSuffix(s.SilverPrefix, "/"):
 		bad("silverPrefix", "is %q; end it with /", s.SilverPrefix)
 	}
 

@@ -125,7 +125,7 @@ func (f *fixture) seed(t *testing.T, count int, holders map[string]time.Time) {
 		contract.SemaphoreMax:   &dbtypes.AttributeValueMemberN{Value: "5"},
 	}
 	for name, at := range holders {
-		item[name] = &dbtypes.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+		item[semaphore.HolderAttribute(name)] = &dbtypes.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
 	}
 	if _, err := f.db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(f.names.SemaphoreTable), Item: item}); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-func init() {
+func newBackfillCmd(o *Options) *cobra.Command {
 	var (
 		from, to       string
 		batch          int
@@ -46,14 +46,14 @@ func init() {
 			if err != nil {
 				return err
 			}
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
 			if batch <= 0 {
 				batch = s.MaxJobsPerPartition
 			}
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -61,7 +61,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "first partition, year=YYYY/month=MM/day=DD/hour=HH")
@@ -71,7 +71,7 @@ func init() {
 	cmd.Flags().BoolVar(&restart, "restart", false, "ignore the checkpoint of an earlier run of this range")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 // partitionRange parses and orders the range; a malformed or reversed range is a

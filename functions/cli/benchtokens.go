@@ -10,7 +10,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/tokenbench"
 )
 
-func init() {
+func newBenchTokensCmd(o *Options) *cobra.Command {
 	var jobs int
 	var fixtures string
 	cmd := &cobra.Command{
@@ -22,7 +22,7 @@ func init() {
 			"prints tokens and cost per job at standard and flex prices against the goals (docs/performance.md).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
@@ -33,15 +33,15 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
 			}
-			return printTokenReport(cmd, flagStack, r)
+			return printTokenReport(cmd, o.Stack, r)
 		},
 	}
 	cmd.Flags().IntVar(&jobs, "jobs", 100, "sample postings to build requests for")
 	cmd.Flags().StringVar(&fixtures, "fixtures", "", "directory of real answers with labels.tsv (default: ../shared's collection, else enrich/testdata)")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printTokenReport(cmd *cobra.Command, stack string, r tokenbench.Report) error {

@@ -229,7 +229,7 @@ func mean(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-func init() {
+func newCompareCmd(o *Options) *cobra.Command {
 	var jobs int
 	var a, b string
 	cmd := &cobra.Command{
@@ -247,7 +247,7 @@ func init() {
 			if jobs < 1 {
 				return usageErr("--jobs %d: want at least 1", jobs)
 			}
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
@@ -263,7 +263,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
+			cfg, endpoint, stop, err := o.runPassConfig(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -281,7 +281,7 @@ func init() {
 				pc.Sides = []sideReport{pc.A, pc.B}
 				c.Passes = append(c.Passes, pc)
 			}
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(c)
 			}
 			return printComparison(cmd.OutOrStdout(), endpoint, c)
@@ -290,7 +290,7 @@ func init() {
 	cmd.Flags().IntVar(&jobs, "jobs", 5, "bundled sample postings to run")
 	cmd.Flags().StringVar(&a, "a", "", "configuration A as KEY=VALUE,... over the stack's settings (empty: the stack as is)")
 	cmd.Flags().StringVar(&b, "b", "", "configuration B as KEY=VALUE,...")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printComparison(out io.Writer, endpoint string, c comparison) error {

@@ -4,8 +4,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newCompletionCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "completion bash|zsh|fish",
 		Short: "Print the shell completion script",
 		Long: "Prints a completion script for the shell. To load it:\n" +
@@ -15,15 +15,15 @@ func init() {
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w := cmd.OutOrStdout()
+			w, root := cmd.OutOrStdout(), cmd.Root()
 			switch args[0] {
 			case "bash":
-				return Root.GenBashCompletionV2(w, true)
+				return root.GenBashCompletionV2(w, true)
 			case "zsh":
-				return Root.GenZshCompletion(w)
+				return root.GenZshCompletion(w)
 			default:
-				return Root.GenFishCompletion(w, true)
+				return root.GenFishCompletion(w, true)
 			}
 		},
-	})
+	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 )
 
-func init() {
+func newDemoCmd(o *Options) *cobra.Command {
 	var (
 		partitions, perPartition int
 		seed                     uint64
@@ -34,15 +34,15 @@ func init() {
 			"--bedrock aws sends the model calls to Amazon Bedrock with the default AWS credentials.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			o := localrun.DemoOptions{
+			d := localrun.DemoOptions{
 				Settings: s, Partitions: partitions, JobsPerPartition: perPartition, Seed: seed,
 				OutDir: outDir, Timeout: timeout,
 			}
-			if err := o.Validate(); err != nil {
+			if err := d.Validate(); err != nil {
 				return usageErr("demo: %v (--partitions, --jobs, --timeout, --out)", err)
 			}
 			switch bedrock {
@@ -52,7 +52,7 @@ func init() {
 				if err != nil {
 					return fmt.Errorf("AWS credentials for Bedrock: %w", err)
 				}
-				o.ModelConfig = &cfg
+				d.ModelConfig = &cfg
 			default:
 				return usageErr("--bedrock %q: want offline or aws", bedrock)
 			}
@@ -60,14 +60,14 @@ func init() {
 			bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 				progressbar.OptionSetDescription("enriching"), progressbar.OptionShowCount(),
 				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond))
-			o.Tick = func(p localrun.Progress) {
+			d.Tick = func(p localrun.Progress) {
 				_ = bar.Set(p.Done)
 				bar.Describe(fmt.Sprintf("enriching (slots %d, in flight %d)", p.SlotsInUse, p.Total-p.Done))
 			}
 			// The handlers log to the default logger; the progress bar owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", flagStack, total, partitions)
-			sum, err := localrun.Demo(cmd.Context(), o)
+			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", o.Stack, total, partitions)
+			sum, err := localrun.Demo(cmd.Context(), d)
 			if err != nil {
 				_ = bar.Exit() // the bar shows how far it got, not 100 %
 				fmt.Fprintln(cmd.ErrOrStderr())
@@ -78,7 +78,7 @@ func init() {
 			}
 			_ = bar.Finish()
 			fmt.Fprintln(cmd.ErrOrStderr())
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
 			}
 			printDemoSummary(cmd.OutOrStdout(), sum)
@@ -91,7 +91,7 @@ func init() {
 	cmd.Flags().StringVar(&outDir, "out", "demo-output", "directory for the Bronze results (and the cache of the next run)")
 	cmd.Flags().StringVar(&bedrock, "bedrock", "offline", "offline (the emulator's offline model) or aws (real Bedrock)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "give up after this long")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
@@ -124,7 +124,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 		if j.LastError != nil {
 			reason = j.LastError.Error + ": " + j.LastError.Cause
 		}
-		fmt.Fprintf(w, "  %s %s after %d attempts: %s\n", j.Overall, j.ID, j.Attempts, reason)
+		attempts := "attempts"
+		if j.Attempts == 1 {
+			attempts = "attempt"
+		}
+		fmt.Fprintf(w, "  %s %s after %d %s: %s\n", j.Overall, j.ID, j.Attempts, attempts, reason)
 	}
 	fmt.Fprintf(w, "  report:      %s (charts of slots in use and jobs done, every result)\n", s.Report)
 	printResults(w, s)

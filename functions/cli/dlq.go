@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -15,44 +17,69 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 )
 
-// peekVisibility hides the messages a dry run looks at long enough to list them all
-// once; they are made visible again right after.
-const peekVisibility = 60
+// What --yes does with a dead letter whose body InvokeEnrichment refuses for good.
+const (
+	badSkip   = "skip"   // leave it in the DLQ
+	badDelete = "delete" // delete it
+)
 
-func init() {
-	var yes bool
+// Actions of a redrive on one message.
+const (
+	actionMoved   = "moved"
+	actionSkipped = "skipped"
+	actionDeleted = "deleted"
+)
+
+// moveVisibility hides each received dead letter while it is moved, and the skipped
+// ones until the redrive ends (they are made visible again then).
+const moveVisibility = 60
+
+func newDLQCmd(o *Options) *cobra.Command {
+	var (
+		yes bool
+		bad string
+	)
 	redrive := &cobra.Command{
 		Use:   "redrive",
 		Short: "Move dead-letter messages back to the jobs queue (shows what would move unless --yes)",
-		Long: "Without --yes, lists the messages that would move and exits 0 without moving any.\n" +
-			"With --yes, moves every message: each is sent to the jobs queue in its message group,\n" +
-			"keeping the deduplication id of the message discovery published (so it maps to the same\n" +
-			"execution name), then deleted from the dead-letter queue. An empty dead-letter queue\n" +
-			"exits 4 (refused: nothing to redrive).",
+		Long: "Without --yes, prints how many messages would move and changes nothing: SQS cannot show a\n" +
+			"message without receiving it, and every receive adds one to its receive count, so the dry run\n" +
+			"only reads the queue's depth. With --yes, moves every message whose body InvokeEnrichment\n" +
+			"accepts: each is sent to the jobs queue in its message group, keeping the deduplication id of\n" +
+			"the message discovery published (so it maps to the same execution name), then deleted from\n" +
+			"the dead-letter queue, and listed. A message with a bad body (not a job message, invalid job\n" +
+			"id) would fail again: --bad skip (default) leaves it in the dead-letter queue, --bad delete\n" +
+			"deletes it. An empty dead-letter queue exits 4 (refused: nothing to redrive).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			if bad != badSkip && bad != badDelete {
+				return usageErr("--bad %q: want %s or %s", bad, badSkip, badDelete)
+			}
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
-			r, err := t.redrive(cmd.Context(), yes)
+			r, err := t.redrive(cmd.Context(), yes, bad)
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	redrive.Flags().BoolVar(&yes, "yes", false, "move the messages; without it nothing moves")
-	dlq := &cobra.Command{Use: "dlq", Short: "The dead-letter queue of the jobs queue"}
-	dlq.AddCommand(redrive)
-	Root.AddCommand(dlq)
+	redrive.Flags().StringVar(&bad, "bad", badSkip, "with --yes, what to do with a message InvokeEnrichment refuses: skip or delete")
+	_ = redrive.RegisterFlagCompletionFunc("bad", cobra.FixedCompletions([]string{badSkip, badDelete}, cobra.ShellCompDirectiveNoFileComp))
+	return group("dlq", "The dead-letter queue of the jobs queue", redrive)
 }
 
 type deadLetter struct {
 	MessageID    string `json:"message_id"`
 	Group        string `json:"group"`
 	JobPostingID string `json:"job_posting_id,omitempty"` // empty when the body is not a job message
-	Receives     string `json:"receive_count"`
+	// Receives counts the receives before this redrive's own.
+	Receives int    `json:"receive_count"`
+	Action   string `json:"action"`
+	Problem  string `json:"problem,omitempty"` // why InvokeEnrichment refuses the body
 }
 
 type redriveReport struct {
@@ -60,33 +87,41 @@ type redriveReport struct {
 	Queue string `json:"queue"`
 	// Waiting is the DLQ's approximate depth before the command.
 	Waiting  int          `json:"waiting"`
-	Messages []deadLetter `json:"messages"`
-	Moved    bool         `json:"moved"`
+	Applied  bool         `json:"applied"`
+	Bad      string       `json:"bad_bodies"`
+	Messages []deadLetter `json:"messages"` // what --yes did, message by message
+	Moved    int          `json:"moved"`
+	Skipped  int          `json:"skipped"`
+	Deleted  int          `json:"deleted"`
 }
 
-func (t *target) redrive(ctx context.Context, yes bool) (redriveReport, error) {
+func (t *target) redrive(ctx context.Context, yes bool, bad string) (redriveReport, error) {
 	depth, err := t.queueDepth(ctx, t.names.DeadLetterQueue)
 	if err != nil {
 		return redriveReport{}, err
 	}
+	r := redriveReport{DLQ: t.names.DeadLetterQueue, Queue: t.names.Queue, Waiting: depth.Visible, Applied: yes, Bad: bad, Messages: []deadLetter{}}
+	if !yes {
+		if depth.Visible == 0 {
+			return r, refusedErr("dead-letter queue %s is empty: nothing to redrive", t.names.DeadLetterQueue)
+		}
+		return r, nil
+	}
 	dlqURL, err := t.queueURL(ctx, t.names.DeadLetterQueue)
 	if err != nil {
-		return redriveReport{}, err
+		return r, err
 	}
 	queueURL, err := t.queueURL(ctx, t.names.Queue)
 	if err != nil {
-		return redriveReport{}, err
+		return r, err
 	}
-	r := redriveReport{DLQ: t.names.DeadLetterQueue, Queue: t.names.Queue, Waiting: depth.Visible, Messages: []deadLetter{}, Moved: yes}
-	visibility := int32(peekVisibility)
-	if yes {
-		visibility = 30 // each batch is moved and deleted right away
-	}
+	var skipped []sqstypes.Message
+	defer func() { t.unhide(ctx, dlqURL, skipped) }()
 	for {
 		out, err := t.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(dlqURL),
 			MaxNumberOfMessages:         10,
-			VisibilityTimeout:           visibility,
+			VisibilityTimeout:           moveVisibility,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
@@ -97,20 +132,25 @@ func (t *target) redrive(ctx context.Context, yes bool) (redriveReport, error) {
 			break
 		}
 		for _, m := range out.Messages {
-			r.Messages = append(r.Messages, describeDeadLetter(m))
-			if yes {
+			d := describeDeadLetter(m)
+			switch {
+			case d.Problem == "":
 				err = t.move(ctx, queueURL, dlqURL, m)
-			} else {
-				_, err = t.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle})
+				d.Action = actionMoved
+				r.Moved++
+			case bad == badDelete:
+				err = t.delete(ctx, dlqURL, m)
+				d.Action = actionDeleted
+				r.Deleted++
+			default:
+				skipped = append(skipped, m)
+				d.Action = actionSkipped
+				r.Skipped++
 			}
 			if err != nil {
 				return r, err
 			}
-		}
-		if !yes {
-			// A FIFO queue returns no more of a group while some of it is hidden: a dry
-			// run sees the head of each group, and Waiting says how many there are.
-			break
+			r.Messages = append(r.Messages, d)
 		}
 	}
 	if len(r.Messages) == 0 {
@@ -119,62 +159,85 @@ func (t *target) redrive(ctx context.Context, yes bool) (redriveReport, error) {
 	return r, nil
 }
 
-// move sends one dead letter back to the jobs queue and deletes it from the DLQ. The
-// copy's deduplication id derives from the dead letter's id, so a move repeated after
-// a failed delete is dropped by the queue.
+// move sends one dead letter back to the jobs queue with invoke's re-send rule, then
+// deletes it from the DLQ. A move repeated after a failed delete is dropped by the
+// queue (the copy's deduplication id derives from the dead letter's id).
 func (t *target) move(ctx context.Context, queueURL, dlqURL string, m sqstypes.Message) error {
-	origin := m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]
-	if a, ok := m.MessageAttributes[invoke.AttrOriginDedupID]; ok && aws.ToString(a.StringValue) != "" {
-		origin = aws.ToString(a.StringValue)
-	}
-	if origin == "" {
-		origin = aws.ToString(m.MessageId)
-	}
-	_, err := t.sqs.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               aws.String(queueURL),
-		MessageBody:            m.Body,
-		MessageGroupId:         aws.String(m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)]),
-		MessageDeduplicationId: aws.String("redrive-" + aws.ToString(m.MessageId)),
-		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			invoke.AttrOriginDedupID: {DataType: aws.String("String"), StringValue: aws.String(origin)},
-		},
-	})
-	if err != nil {
+	if _, err := t.sqs.SendMessage(ctx, invoke.Copy(queueURL, "redrive-", asRecord(m))); err != nil {
 		return fmt.Errorf("send %s back to %s: %w", aws.ToString(m.MessageId), t.names.Queue, err)
 	}
+	return t.delete(ctx, dlqURL, m)
+}
+
+func (t *target) delete(ctx context.Context, dlqURL string, m sqstypes.Message) error {
 	if _, err := t.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
 		return fmt.Errorf("delete %s from %s: %w", aws.ToString(m.MessageId), t.names.DeadLetterQueue, err)
 	}
 	return nil
 }
 
+// unhide makes the skipped dead letters visible again; failing that, they come back
+// after moveVisibility anyway.
+func (t *target) unhide(ctx context.Context, dlqURL string, ms []sqstypes.Message) {
+	for _, m := range ms {
+		_, _ = t.sqs.ChangeMessageVisibility(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
+		})
+	}
+}
+
+// asRecord is the received message as the Lambda event record invoke's rules read.
+func asRecord(m sqstypes.Message) events.SQSMessage {
+	r := events.SQSMessage{
+		MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: m.Attributes,
+		MessageAttributes: map[string]events.SQSMessageAttribute{},
+	}
+	for k, v := range m.MessageAttributes {
+		r.MessageAttributes[k] = events.SQSMessageAttribute{DataType: aws.ToString(v.DataType), StringValue: v.StringValue}
+	}
+	return r
+}
+
 func describeDeadLetter(m sqstypes.Message) deadLetter {
 	d := deadLetter{
 		MessageID: aws.ToString(m.MessageId),
 		Group:     m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)],
-		Receives:  m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)],
 	}
-	var body contract.QueueMessage
-	if json.Unmarshal([]byte(aws.ToString(m.Body)), &body) == nil {
-		d.JobPostingID = body.Job.JobPostingID
+	// This redrive's receive is counted too.
+	if n, err := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil && n > 0 {
+		d.Receives = n - 1
+	}
+	body := aws.ToString(m.Body)
+	var msg contract.QueueMessage
+	if json.Unmarshal([]byte(body), &msg) == nil {
+		d.JobPostingID = clip(msg.Job.JobPostingID)
+	}
+	if err := invoke.CheckBody(body); err != nil {
+		d.Problem = clip(err.Error())
 	}
 	return d
 }
 
 func (r redriveReport) print(w io.Writer) {
-	verb := "would move"
-	if r.Moved {
-		verb = "moved"
+	if !r.Applied {
+		fmt.Fprintf(w, "would move up to %s from %s to %s (messages InvokeEnrichment refuses are skipped, or deleted with --bad delete)\n",
+			plural(r.Waiting, "message"), r.DLQ, r.Queue)
+		fmt.Fprintln(w, "dry run: nothing was received, so no receive count changed; add --yes to move them (each is listed as it moves)")
+		return
 	}
 	for _, m := range r.Messages {
 		job := m.JobPostingID
 		if job == "" {
-			job = "(not a job message)"
+			job = "(none)"
 		}
-		fmt.Fprintf(w, "%s %s job %s group %s after %s receives\n", verb, m.MessageID, job, m.Group, m.Receives)
+		fmt.Fprintf(w, "%s %s job %s group %s after %s", m.Action, m.MessageID, job, m.Group, plural(m.Receives, "receive"))
+		if m.Problem != "" {
+			fmt.Fprintf(w, ": %s", m.Problem)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%s %d of %d messages from %s to %s\n", verb, len(r.Messages), r.Waiting, r.DLQ, r.Queue)
-	if !r.Moved {
-		fmt.Fprintln(w, "dry run: add --yes to move them")
+	fmt.Fprintf(w, "moved %d, skipped %d, deleted %d of %s in %s (to %s)\n", r.Moved, r.Skipped, r.Deleted, plural(r.Waiting, "message"), r.DLQ, r.Queue)
+	if r.Skipped > 0 {
+		fmt.Fprintln(w, "skipped messages stay in the dead-letter queue: fix or delete them (--bad delete)")
 	}
 }

@@ -34,18 +34,43 @@ func TestDLQRedrive(t *testing.T) {
 		}
 	}
 
-	var r redriveReport
-	runJSON(t, ExitOK, &r, "dlq", "redrive")
-	if r.Moved || r.Waiting != 3 || len(r.Messages) == 0 || r.Messages[0].JobPostingID != "7001" {
-		t.Fatalf("dry run: %+v", r)
-	}
-	if n := depth(t, q, st.Resources.DLQURL); n != 3 {
-		t.Fatalf("dry run left %d messages visible in the DLQ, want 3", n)
+	// A body InvokeEnrichment refuses for good, in its own group.
+	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(st.Resources.DLQURL), MessageBody: aws.String(`{"job":{"job_posting_id":"../x"}}`),
+		MessageGroupId: aws.String("g02"), MessageDeduplicationId: aws.String("bad"),
+	}); err != nil {
+		t.Fatal(err)
 	}
 
+	var r redriveReport
+	runJSON(t, ExitOK, &r, "dlq", "redrive")
+	if r.Applied || r.Waiting != 4 || len(r.Messages) != 0 {
+		t.Fatalf("dry run: %+v", r)
+	}
+	// The dry run receives nothing: every message is still visible and unreceived.
+	if n := depth(t, q, st.Resources.DLQURL); n != 4 {
+		t.Fatalf("dry run left %d messages visible in the DLQ, want 4", n)
+	}
 	runJSON(t, ExitOK, &r, "dlq", "redrive", "--yes")
-	if !r.Moved || len(r.Messages) != 3 {
+	if !r.Applied || r.Moved != 3 || r.Skipped != 1 || r.Deleted != 0 || len(r.Messages) != 4 {
 		t.Fatalf("redrive: %+v", r)
+	}
+	for _, m := range r.Messages {
+		// Receives before the redrive's own: the dry run added none.
+		if m.Receives != 0 {
+			t.Errorf("message %s: %d receives before the redrive, want 0 (the dry run must not receive)", m.MessageID, m.Receives)
+		}
+		if (m.Action == actionSkipped) != (m.Problem != "") {
+			t.Errorf("message %+v: skipped exactly when its body is refused", m)
+		}
+	}
+	// The skipped message is visible again in the DLQ; --bad delete removes it.
+	if n := depth(t, q, st.Resources.DLQURL); n != 1 {
+		t.Fatalf("%d messages left in the DLQ, want the skipped one", n)
+	}
+	runJSON(t, ExitOK, &r, "dlq", "redrive", "--yes", "--bad", "delete")
+	if r.Deleted != 1 || r.Moved != 0 || r.Messages[0].Receives != 1 {
+		t.Fatalf("delete: %+v", r)
 	}
 	if n := depth(t, q, st.Resources.DLQURL); n != 0 {
 		t.Fatalf("%d messages left in the DLQ", n)
@@ -72,6 +97,7 @@ func TestDLQRedrive(t *testing.T) {
 		}
 	}
 	runJSON(t, ExitRefused, nil, "dlq", "redrive")
+	runJSON(t, ExitUsage, nil, "dlq", "redrive", "--yes", "--bad", "keep")
 }
 
 func depth(t *testing.T, q *sqs.Client, url string) int {

@@ -14,13 +14,13 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newJobCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "job ID",
 		Short: "A job's passes (status, model, tokens, cost, Bronze keys), attempts, last error and execution",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -28,9 +28,9 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
-	})
+	}
 }
 
 type passReport struct {
@@ -57,16 +57,26 @@ type jobReport struct {
 	CostUSD   float64         `json:"cost_usd"`
 	LastError *status.Failure `json:"last_error,omitempty"`
 	// Execution is the claim of the running execution, or else the execution that
-	// wrote the last recorded pass (from its Bronze metadata).
+	// wrote the last recorded pass (from its Bronze metadata): ExecutionSource says
+	// which. A pass served from the cache was written by an earlier execution than the
+	// one that recorded it, and the status item does not keep the latter: Note says so.
 	Execution       string `json:"execution,omitempty"`
+	ExecutionSource string `json:"execution_source,omitempty"` // claim or bronze_writer
 	ExecutionARN    string `json:"execution_arn,omitempty"`
 	ExecutionStatus string `json:"execution_status,omitempty"`
+	Note            string `json:"note,omitempty"`
 }
+
+// Where jobReport.Execution comes from.
+const (
+	sourceClaim  = "claim"
+	sourceWriter = "bronze_writer"
+)
 
 // job reads one job; a valid id without a status item is ExitNotFound.
 func (t *target) job(ctx context.Context, id string) (jobReport, error) {
-	if err := contract.ValidateJobID(id); err != nil {
-		return jobReport{}, usageErr("%v", err)
+	if err := checkJobID(id); err != nil {
+		return jobReport{}, err
 	}
 	j, err := t.status.Get(ctx, id)
 	if errors.Is(err, status.ErrNotFound) {
@@ -77,10 +87,13 @@ func (t *target) job(ctx context.Context, id string) (jobReport, error) {
 	}
 	r := jobReport{
 		ID: j.ID, Overall: j.Overall, Attempts: j.Attempts, Partition: j.Partition,
-		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, CostUSD: j.CostUSD(), LastError: j.LastError,
+		CreatedAt: normalTime(j.CreatedAt), UpdatedAt: normalTime(j.UpdatedAt), CostUSD: round(j.CostUSD(), 6), LastError: j.LastError,
 		Execution: j.Execution,
 	}
-	last := ""
+	if r.Execution != "" {
+		r.ExecutionSource = sourceClaim
+	}
+	last, lastCached := "", false
 	for _, p := range contract.Passes {
 		rec, ok := j.Passes[p]
 		if !ok {
@@ -89,16 +102,22 @@ func (t *target) job(ctx context.Context, id string) (jobReport, error) {
 		}
 		r.Passes = append(r.Passes, passReport{
 			Pass: p, Status: rec.Status, Model: rec.Model, InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens,
-			CostUSD: rec.CostUSD, Cached: rec.Cached, BronzeKey: rec.BronzeKey,
-			RawKey: strings.TrimSuffix(rec.BronzeKey, ".json") + "-raw.txt", CompletedAt: rec.CompletedAt,
+			CostUSD: round(rec.CostUSD, 6), Cached: rec.Cached, BronzeKey: rec.BronzeKey,
+			RawKey: strings.TrimSuffix(rec.BronzeKey, ".json") + "-raw.txt", CompletedAt: normalTime(rec.CompletedAt),
 		})
 		if rec.BronzeKey != "" {
-			last = rec.BronzeKey
+			last, lastCached = rec.BronzeKey, rec.Cached
 		}
 	}
 	if r.Execution == "" && last != "" {
 		if r.Execution, err = t.writer(ctx, last); err != nil {
 			return r, err
+		}
+		if r.Execution != "" {
+			r.ExecutionSource = sourceWriter
+		}
+		if lastCached {
+			r.Note = "the last recorded pass came from the Bronze cache: this execution wrote it, a later one (not recorded) served it"
 		}
 	}
 	if r.Execution != "" {
@@ -115,7 +134,7 @@ func (t *target) job(ctx context.Context, id string) (jobReport, error) {
 
 // writer is the execution recorded in a pass's Bronze metadata.
 func (t *target) writer(ctx context.Context, key string) (string, error) {
-	s, err := workflowStackSettings(t.names.Stack)
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return "", err
 	}
@@ -127,7 +146,12 @@ func (t *target) writer(ctx context.Context, key string) (string, error) {
 }
 
 func (r jobReport) print(w io.Writer) {
-	fmt.Fprintf(w, "job %s: %s after %d attempts", r.ID, r.Overall, r.Attempts)
+	if r.Attempts == 0 {
+		// A retry resets the count; the execution it started has not claimed the job yet.
+		fmt.Fprintf(w, "job %s: %s, no attempt counted yet", r.ID, r.Overall)
+	} else {
+		fmt.Fprintf(w, "job %s: %s after %s", r.ID, r.Overall, plural(r.Attempts, "attempt"))
+	}
 	if r.Partition != "" {
 		fmt.Fprintf(w, " (partition %s)", r.Partition)
 	}
@@ -147,7 +171,13 @@ func (r jobReport) print(w io.Writer) {
 	if r.LastError != nil {
 		fmt.Fprintf(w, "  last error at %s: %s: %s\n", r.LastError.Step, r.LastError.Error, r.LastError.Cause)
 	}
-	if r.Execution != "" {
-		fmt.Fprintf(w, "  execution %s (%s)\n", r.ExecutionARN, r.ExecutionStatus)
+	switch r.ExecutionSource {
+	case sourceClaim:
+		fmt.Fprintf(w, "  held by execution %s (%s)\n", r.ExecutionARN, r.ExecutionStatus)
+	case sourceWriter:
+		fmt.Fprintf(w, "  last pass written by execution %s (%s)\n", r.ExecutionARN, r.ExecutionStatus)
+	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", r.Note)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newLifecycleCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "lifecycle",
 		Short: "Print the job lifecycle (every transition of the status item) as a Mermaid state diagram",
 		Args:  cobra.NoArgs,
@@ -17,5 +17,5 @@ func init() {
 			_, err := fmt.Fprint(cmd.OutOrStdout(), status.Mermaid())
 			return err
 		},
-	})
+	}
 }

@@ -18,11 +18,9 @@ func TestLocalUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r, w := io.Pipe()
-	Root.SetOut(w)
-	t.Cleanup(func() { Root.SetOut(nil) })
 	done := make(chan int, 1)
 	go func() {
-		done <- Execute(ctx, []string{"local", "up", "--port", "0"})
+		done <- Run(ctx, IO{In: strings.NewReader(""), Out: w, Err: io.Discard}, []string{"local", "up", "--port", "0"})
 		w.Close()
 	}()
 	var out strings.Builder
@@ -33,10 +31,13 @@ func TestLocalUp(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"export AWS_ENDPOINT_URL=http://127.0.0.1:", "ai-enrichment-dev-jobs.fifo", "stateMachine:ai-enrichment-dev-pipeline"} {
+	for _, want := range []string{"enrichctl --local --endpoint http://127.0.0.1:", "AWS_ENDPOINT_URL=http://127.0.0.1:", "ai-enrichment-dev-jobs.fifo", "stateMachine:ai-enrichment-dev-pipeline"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "export ") {
+		t.Errorf("the banner suggests an export, which redirects every AWS command of the shell:\n%s", out.String())
 	}
 	cancel()
 	go io.Copy(io.Discard, r) // nothing more is expected, but never block the command

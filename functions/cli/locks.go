@@ -4,24 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
-	"github.com/aienrichment/ai-enrichment/functions/contract"
-	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newLocksCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "locks",
 		Short: "Semaphore slots: count, limit, holders with their age and execution status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -29,9 +26,12 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), s, s.print)
+			return o.output(cmd.OutOrStdout(), s, s.print)
 		},
-	})
+	}
+}
+
+func newReconcileCmd(o *Options) *cobra.Command {
 	var apply bool
 	reconcile := &cobra.Command{
 		Use:   "reconcile",
@@ -41,11 +41,11 @@ func init() {
 			"and set the count to the number of holders. --apply runs that sweep.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			s, err := workflowStackSettings(flagStack)
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -53,11 +53,11 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	reconcile.Flags().BoolVar(&apply, "apply", false, "release and repair; without it nothing is changed")
-	Root.AddCommand(reconcile)
+	return reconcile
 }
 
 type reconcileReport struct {
@@ -87,14 +87,11 @@ func (t *target) reconcile(ctx context.Context, lockTimeout time.Duration, apply
 	if !apply {
 		return r, nil
 	}
-	smARN, err := t.stateMachineARN(ctx)
+	h, err := t.reaper(ctx, lockTimeout, 0)
 	if err != nil {
 		return r, err
 	}
-	sweep, err := cleanup.New(t.cfg, cleanup.Options{
-		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
-		LockTimeout: lockTimeout, Stack: t.names.Stack,
-	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace)).Sweep(ctx)
+	sweep, err := h.Sweep(ctx)
 	r.Sweep = &sweep
 	if err != nil {
 		return r, fmt.Errorf("sweep: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
 
 // TestLocksAndReconcile leaves an orphan slot (an execution Step Functions never
@@ -23,7 +24,7 @@ func TestLocksAndReconcile(t *testing.T) {
 
 	var s slots
 	runJSON(t, ExitOK, &s, "locks")
-	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Drift != 1 || len(s.Holders) != 1 ||
+	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Limit != s.Max || s.Drift != 1 || len(s.Holders) != 1 ||
 		s.Holders[0].Execution != orphan || s.Holders[0].Status != string(cleanup.StatusUnknown) || s.Holders[0].AgeSeconds < 7000 {
 		t.Fatalf("locks: %+v", s)
 	}
@@ -58,7 +59,7 @@ func addOrphan(t *testing.T, st *localrun.Stack, holderName string, at time.Time
 		TableName:                aws.String(st.Names.SemaphoreTable),
 		Key:                      map[string]types.AttributeValue{contract.SemaphoreKey: &types.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
 		UpdateExpression:         aws.String("SET #c = #c + :two, #h = :at"),
-		ExpressionAttributeNames: map[string]string{"#c": contract.SemaphoreCount, "#h": holderName},
+		ExpressionAttributeNames: map[string]string{"#c": contract.SemaphoreCount, "#h": semaphore.HolderAttribute(holderName)},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":two": &types.AttributeValueMemberN{Value: "2"},
 			":at":  &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},

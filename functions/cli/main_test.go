@@ -27,7 +27,7 @@ var deployed *localrun.Stack
 
 func TestMain(m *testing.M) {
 	os.Exit(localcloud.RunTests(m, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}}, func(c *localcloud.Cloud) error {
-		s, err := workflowStackSettings("dev")
+		s, err := stackSettings("dev")
 		if err != nil {
 			return err
 		}

@@ -14,10 +14,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
 )
 
-// parsePass is the --pass flag of `enrichctl parse`.
-var parsePass string
-
-func init() {
+func newParseCmd(*Options) *cobra.Command {
+	var parsePass string
 	cmd := &cobra.Command{
 		Use:   "parse --pass pass1|pass2|pass3 FILE|-",
 		Short: "Parse and validate a raw model answer as the pipeline would",
@@ -42,7 +40,7 @@ func init() {
 		},
 	}
 	cmd.Flags().StringVar(&parsePass, "pass", "", "pass the answer is for: pass1, pass2 or pass3")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 // readInput reads the named file, or stdin for "-".

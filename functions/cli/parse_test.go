@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,13 +12,8 @@ import (
 // runParse runs `enrichctl parse` in-process and returns its exit code and output.
 func runParse(t *testing.T, stdin string, args ...string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
-	parsePass = ""
-	Root.SetOut(&out)
-	Root.SetIn(strings.NewReader(stdin))
-	defer func() { Root.SetOut(nil); Root.SetIn(nil) }()
-	code := Execute(context.Background(), append([]string{"parse"}, args...))
-	return code, out.String()
+	code, out, _ := runCLIWith(t, stdin, append([]string{"parse"}, args...)...)
+	return code, out
 }
 
 type parseOutput struct {

@@ -27,7 +27,7 @@ const (
 	unusedQuotaFactor = 2
 )
 
-func init() {
+func newPlanCmd(o *Options) *cobra.Command {
 	var jobs int
 	cmd := &cobra.Command{
 		Use:   "plan",
@@ -41,16 +41,16 @@ func init() {
 			if jobs <= 0 {
 				return usageErr("--jobs %d: want a positive number", jobs)
 			}
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
 			p := plan(s, jobs)
-			return output(cmd.OutOrStdout(), p, p.print)
+			return o.output(cmd.OutOrStdout(), p, p.print)
 		},
 	}
 	cmd.Flags().IntVar(&jobs, "jobs", 10000, "backlog to plan for")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 type planReport struct {

@@ -22,7 +22,7 @@ func TestPlanStacks(t *testing.T) {
 		t.Run(tt.stack, func(t *testing.T) {
 			var p planReport
 			runJSON(t, ExitOK, &p, "plan", "--stack", tt.stack, "--jobs", "1000")
-			s, err := workflowStackSettings(tt.stack)
+			s, err := stackSettings(tt.stack)
 			if err != nil {
 				t.Fatal(err)
 			}

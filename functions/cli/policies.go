@@ -11,6 +11,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/manifest"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
+	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
 // policy is one role as `enrichctl policies` prints it.
@@ -21,20 +22,24 @@ type policy struct {
 	Policy  json.RawMessage `json:"policy"`
 }
 
-// policiesCmd prints every role of a stack as the Pulumi program creates it, from the
-// same declarations (functions/manifest), for a security review before a deploy.
-func policiesCmd() *cobra.Command {
+// newPoliciesCmd prints every role of a stack as the Pulumi program creates it, from
+// the same declarations (functions/manifest), for a security review before a deploy.
+func newPoliciesCmd(o *Options) *cobra.Command {
 	acct := contract.Account{Partition: "aws", Region: renderRegion, ID: renderAccount}
 	cmd := &cobra.Command{
 		Use:   "policies",
 		Short: "Print every role's trust and permission policy of --stack, as `pulumi up` would create them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			roles, err := stackRoles(flagStack, acct)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			return printPolicies(cmd.OutOrStdout(), roles, flagJSON)
+			roles, err := stackRoles(s, acct)
+			if err != nil {
+				return err
+			}
+			return printPolicies(cmd.OutOrStdout(), roles, o.JSON)
 		},
 	}
 	cmd.Flags().StringVar(&acct.ID, "account", acct.ID, "account id the ARNs name")
@@ -43,18 +48,12 @@ func policiesCmd() *cobra.Command {
 	return cmd
 }
 
-func init() { Root.AddCommand(policiesCmd()) }
-
-// stackRoles are the roles of stack, from its Pulumi.<stack>.yaml, in acct.
-func stackRoles(stack string, acct contract.Account) ([]spec.Role, error) {
-	s, err := workflowStackSettings(stack)
-	if err != nil {
-		return nil, err
-	}
+// stackRoles are the roles of the stack s in acct.
+func stackRoles(s stacks.Settings, acct contract.Account) ([]spec.Role, error) {
 	names := contract.NamesFor(s.Stack)
 	m, err := workflow.Pipeline(names, s, acct)
 	if err != nil {
-		return nil, usageErr("state machine of stack %s: %v", stack, err)
+		return nil, usageErr("state machine of stack %s: %v", s.Stack, err)
 	}
 	return manifest.Roles(spec.Stack{Account: acct, Names: names, Settings: s}, m), nil
 }

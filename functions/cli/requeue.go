@@ -14,7 +14,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
+func newRequeueCmd(o *Options) *cobra.Command {
 	var (
 		yes       bool
 		selection string
@@ -32,7 +32,7 @@ func init() {
 			"execution name never used before. Prints what it would do unless --yes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -42,13 +42,13 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return output(cmd.OutOrStdout(), r, r.print)
+				return o.output(cmd.OutOrStdout(), r, r.print)
 			case contract.StatusFailed:
 				r, err := t.requeueFailed(cmd.Context(), limit, yes)
 				if err != nil {
 					return err
 				}
-				return output(cmd.OutOrStdout(), r, r.print)
+				return o.output(cmd.OutOrStdout(), r, r.print)
 			}
 			return usageErr("--status %q: only FAILED can be requeued in bulk (use `enrichctl retry ID` for a job out of attempts)", selection)
 		},
@@ -58,7 +58,7 @@ func init() {
 	cmd.Flags().DurationVar(&olderThan, "older-than", 0, "stuck rows unchanged for longer than this (default: the stack's lock timeout)")
 	cmd.Flags().IntVar(&limit, "limit", 1000, "at most this many FAILED jobs")
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{contract.StatusFailed}, cobra.ShellCompDirectiveNoFileComp))
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 type requeueReport struct {
@@ -73,7 +73,7 @@ type requeueReport struct {
 // requeueFailed hands FAILED jobs with attempts left to new messages.
 func (t *target) requeueFailed(ctx context.Context, limit int, apply bool) (requeueReport, error) {
 	r := requeueReport{Stack: t.names.Stack, Applied: apply, Selected: []string{}}
-	s, err := workflowStackSettings(flagStack)
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return r, err
 	}

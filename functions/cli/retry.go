@@ -18,7 +18,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
+func newRetryCmd(o *Options) *cobra.Command {
 	var (
 		force    bool
 		fromPass string
@@ -45,7 +45,7 @@ func init() {
 			if force && from != "" {
 				return usageErr("--force re-runs every pass; --from-pass applies without it")
 			}
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -53,13 +53,13 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "re-run every pass against the model, bypassing the Bronze cache")
 	cmd.Flags().StringVar(&fromPass, "from-pass", "", "re-run from this pass on: pass1, pass2 or pass3")
 	_ = cmd.RegisterFlagCompletionFunc("from-pass", cobra.FixedCompletions([]string{"pass1", "pass2", "pass3"}, cobra.ShellCompDirectiveNoFileComp))
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 type retryReport struct {
@@ -73,8 +73,8 @@ type retryReport struct {
 }
 
 func (t *target) retry(ctx context.Context, id string, force bool, from contract.Pass) (retryReport, error) {
-	if err := contract.ValidateJobID(id); err != nil {
-		return retryReport{}, usageErr("%v", err)
+	if err := checkJobID(id); err != nil {
+		return retryReport{}, err
 	}
 	j, err := t.status.Get(ctx, id)
 	if errors.Is(err, status.ErrNotFound) {

@@ -40,6 +40,8 @@ func TestJobAndRetry(t *testing.T) {
 	before := waitFor(t, st, a, completed)
 	waitFor(t, st, b, completed)
 	stop()
+	// A job is COMPLETED just before its execution releases the slot and ends.
+	waitIdle(t, st)
 
 	var jr jobReport
 	runJSON(t, ExitOK, &jr, "job", a)
@@ -54,7 +56,7 @@ func TestJobAndRetry(t *testing.T) {
 	if !strings.HasPrefix(jr.Execution, "job-"+a) || jr.ExecutionStatus != "SUCCEEDED" || !strings.HasSuffix(jr.ExecutionARN, ":"+jr.Execution) {
 		t.Fatalf("execution of a completed job: %+v", jr)
 	}
-	if out := runText(t, "job", a); !strings.Contains(out, "COMPLETED after 1 attempts") || !strings.Contains(out, jr.Passes[2].BronzeKey) {
+	if out := runText(t, "job", a); !strings.Contains(out, "COMPLETED after 1 attempt (") || !strings.Contains(out, jr.Passes[2].BronzeKey) {
 		t.Fatalf("text output:\n%s", out)
 	}
 
@@ -76,6 +78,13 @@ func TestJobAndRetry(t *testing.T) {
 	after := waitFor(t, st, a, func(j status.Job) bool { return completed(j) && j.Passes[contract.Pass3].CompletedAt != "" })
 	if after.Attempts != 1 || after.Passes[contract.Pass1] != before.Passes[contract.Pass1] || after.Passes[contract.Pass3].CompletedAt == before.Passes[contract.Pass3].CompletedAt {
 		t.Fatalf("after --from-pass pass3:\nbefore %+v\nafter  %+v", before.Passes, after.Passes)
+	}
+	// pass3 came from the cache: its Bronze writer is the first execution, and the
+	// report says so instead of passing it off as the retry's.
+	waitIdle(t, st)
+	runJSON(t, ExitOK, &jr, "job", a)
+	if !jr.Passes[2].Cached || jr.ExecutionSource != sourceWriter || jr.Note == "" || strings.Contains(jr.Execution, "retry") {
+		t.Fatalf("job after a cached retry: %+v", jr)
 	}
 
 	// A permanently failed job gets a fresh budget and resumes where it stopped.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -37,7 +40,7 @@ type runPassResult struct {
 	Endpoint      string          `json:"endpoint"`
 }
 
-func init() {
+func newRunPassCmd(o *Options) *cobra.Command {
 	var passName, jobFile, modelID, effort string
 	var previous []string
 	var dry bool
@@ -64,12 +67,16 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if modelID == "" {
-				modelID = stacks.DefaultModel
-			}
-			s, err := stacks.Defaults(flagStack)
+			s, err := o.settings()
 			if err != nil {
-				return usageErr("--stack: %v", err)
+				// A posting can be tried without the checkout: the stack's defaults then.
+				if s, err = stacks.Defaults(o.Stack); err != nil {
+					return usageErr("--stack: %v", err)
+				}
+				fmt.Fprintf(o.stderr(), "enrichctl: stack file of %s not found: using its defaults\n", o.Stack)
+			}
+			if modelID == "" {
+				modelID = s.Models()[slices.Index(contract.Passes, pass)]
 			}
 			effort, err := passEffort(modelID, effort, s.ReasoningEfforts()[slices.Index(contract.Passes, pass)])
 			if err != nil {
@@ -86,7 +93,7 @@ func init() {
 				}
 				return printJSON(cmd, d)
 			}
-			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
+			cfg, endpoint, stop, err := o.runPassConfig(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -110,13 +117,13 @@ func init() {
 	}
 	cmd.Flags().StringVar(&passName, "pass", "", "pass1, pass2 or pass3")
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
-	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default "+stacks.DefaultModel+")")
+	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default: the stack's model for the pass)")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the exact Converse request (JSON), its input tokens and reserved maxTokens; call no model")
 	cmd.Flags().StringVar(&effort, "reasoning-effort", "", "low, medium, high or none (default: the stack's setting for the pass, none for models without an effort)")
 	_ = cmd.MarkFlagRequired("pass")
 	_ = cmd.MarkFlagRequired("job")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 // passEffort resolves a reasoning effort asked for on the command line: "none" sends
@@ -194,9 +201,14 @@ func readPrevious(cmd *cobra.Command, pass contract.Pass, specs []string) (map[c
 
 // runPassConfig returns the SDK configuration for the model call and what to stop
 // afterwards: real AWS, a running local cloud, or an in-process emulator.
-func runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
-	if !flagLocal || os.Getenv(contract.EnvAWSEndpointURL) != "" {
-		cfg, err := awsConfig(ctx)
+//
+// --local uses the local cloud's endpoint as every command does (--endpoint,
+// AWS_ENDPOINT_URL, else the default); only when none is named and nothing listens at
+// the default does it start the emulator in-process.
+func (o *Options) runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
+	named := o.Endpoint != "" || os.Getenv(contract.EnvAWSEndpointURL) != ""
+	if !o.Local || named || listening(o.localEndpoint()) {
+		cfg, err := o.awsConfig(ctx)
 		endpoint := aws.ToString(cfg.BaseEndpoint)
 		if endpoint == "" {
 			endpoint = "aws"
@@ -210,6 +222,20 @@ func runPassConfig(ctx context.Context) (aws.Config, string, func(), error) {
 		return cfg, "", nil, fmt.Errorf("local emulator: %w", err)
 	}
 	return cfg, srv.URL + " (offline model)", srv.Close, nil
+}
+
+// listening reports whether something accepts connections at the endpoint's address.
+func listening(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // printJSON writes v as indented JSON.

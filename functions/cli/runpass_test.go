@@ -8,38 +8,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
-// runCLI runs enrichctl in-process and returns its exit code and standard output.
+// runCLI runs enrichctl in-process and returns its exit code and standard output;
+// standard error goes to the test log.
 func runCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
-	Root.SetOut(&out)
-	defer Root.SetOut(nil)
-	code := Execute(context.Background(), args)
-	resetFlags(Root)
-	return code, out.String()
+	code, out, errOut := runCLIWith(t, "", args...)
+	if errOut != "" {
+		t.Logf("enrichctl %v stderr:\n%s", args, errOut)
+	}
+	return code, out
 }
 
-// resetFlags puts every flag back to its default: cobra keeps flag values between
-// in-process runs.
-func resetFlags(c *cobra.Command) {
-	reset := func(f *pflag.Flag) {
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			_ = sv.Replace(nil)
-		} else {
-			_ = f.Value.Set(f.DefValue)
-		}
-		f.Changed = false
-	}
-	c.Flags().VisitAll(reset)
-	c.PersistentFlags().VisitAll(reset)
-	for _, sub := range c.Commands() {
-		resetFlags(sub)
-	}
+// runCLIWith runs enrichctl in-process on stdin and returns its exit code, standard
+// output and standard error.
+func runCLIWith(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), IO{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, args)
+	return code, out.String(), errOut.String()
 }
 
 func TestRunPassLocalThreePasses(t *testing.T) {

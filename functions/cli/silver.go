@@ -16,19 +16,18 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
-var flagDescription bool
-
-func init() {
-	silverCmd := &cobra.Command{Use: "silver", Short: "Inspect Silver parquet files"}
+func newSilverCmd(o *Options) *cobra.Command {
+	var description bool
 	read := &cobra.Command{
 		Use:   "read FILE|s3://bucket/key",
 		Short: "Print one JSON object per job of a Silver parquet file; invalid rows go to stderr",
 		Args:  cobra.ExactArgs(1),
-		RunE:  runSilverRead,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.silverRead(cmd, args[0], description)
+		},
 	}
-	read.Flags().BoolVar(&flagDescription, "description", false, "include job_description_text")
-	silverCmd.AddCommand(read)
-	Root.AddCommand(silverCmd)
+	read.Flags().BoolVar(&description, "description", false, "include job_description_text")
+	return group("silver", "Inspect Silver parquet files", read)
 }
 
 // postingLine is a posting as printed: the description text is left out unless asked
@@ -38,16 +37,16 @@ type postingLine struct {
 	DescriptionText string `json:"job_description_text,omitempty"`
 }
 
-func runSilverRead(cmd *cobra.Command, args []string) error {
+func (o *Options) silverRead(cmd *cobra.Command, src string, description bool) error {
 	out := json.NewEncoder(cmd.OutOrStdout())
 	emit := func(p contract.Posting) error {
 		line := postingLine{Posting: p}
-		if flagDescription {
+		if description {
 			line.DescriptionText = p.DescriptionText
 		}
 		return out.Encode(line)
 	}
-	stats, err := readSilver(cmd, args[0], emit)
+	stats, err := o.readSilver(cmd, src, emit)
 	if err != nil {
 		return err
 	}
@@ -65,13 +64,13 @@ func runSilverRead(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func readSilver(cmd *cobra.Command, src string, fn func(contract.Posting) error) (silver.Stats, error) {
+func (o *Options) readSilver(cmd *cobra.Command, src string, fn func(contract.Posting) error) (silver.Stats, error) {
 	if rest, ok := strings.CutPrefix(src, "s3://"); ok {
 		bucket, key, ok := strings.Cut(rest, "/")
 		if !ok || bucket == "" || key == "" {
 			return silver.Stats{}, usageErr("%q: want s3://bucket/key", src)
 		}
-		cfg, err := awsConfig(cmd.Context())
+		cfg, err := o.awsConfig(cmd.Context())
 		if err != nil {
 			return silver.Stats{}, err
 		}

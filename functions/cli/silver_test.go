@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,13 +15,7 @@ import (
 
 func runSilverCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	flagDescription = false
-	Root.SetOut(&out)
-	Root.SetErr(&errOut)
-	defer func() { Root.SetOut(nil); Root.SetErr(nil) }()
-	code = Execute(context.Background(), append([]string{"silver", "read"}, args...))
-	return code, out.String(), errOut.String()
+	return runCLIWith(t, "", append([]string{"silver", "read"}, args...)...)
 }
 
 func TestSilverRead(t *testing.T) {

@@ -11,14 +11,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/simulate"
+	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-func init() {
+func newSimulateCmd(o *Options) *cobra.Command {
 	var (
 		jobs, rpm int
 		latency   time.Duration
 		policy    string
 		timeout   time.Duration
+		scenario  string
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -29,10 +31,13 @@ func init() {
 			"transitions per job and executions started per job. The local bound replaces 3×latency with\n" +
 			"the measured slot hold time (the local cloud's own cost per job). The stack's waits are scaled by\n" +
 			"latency / its expected pass latency. --policy both also runs the original system's policy\n" +
-			"(lock retry with uncapped backoff then fail, no admission control) in its own cloud.",
+			"(lock retry with uncapped backoff then fail, no admission control) in its own cloud.\n" +
+			"--scenario hidden-capacity instead gives the emulator a capacity the stack does not know, halves\n" +
+			"it for a phase mid-run and restores it, and runs the adaptive controller and the fixed limit side\n" +
+			"by side (capacity_ratio, throttled_share, attempts_lost_to_throttling per policy).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
@@ -44,9 +49,12 @@ func init() {
 			}
 			// The handlers log to the default logger; the report owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if scenario != "" {
+				return runScenario(cmd, s, scenario, jobs, latency, rpm, timeout, o.JSON)
+			}
 			var results []simulate.Result
 			for _, p := range policies {
-				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, flagStack, p, latency, rpm)
+				fmt.Fprintf(cmd.ErrOrStderr(), "simulating %d jobs on stack %s with the %s policy (latency %v, %d rpm)\n", jobs, o.Stack, p, latency, rpm)
 				r, err := simulate.Run(cmd.Context(), simulate.Options{
 					Settings: s, Policy: p, Jobs: jobs, Latency: latency, RPM: rpm, Seed: 7, Timeout: timeout,
 				})
@@ -55,7 +63,7 @@ func init() {
 				}
 				results = append(results, r)
 			}
-			if flagJSON {
+			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
 			}
 			return printSimulation(cmd.OutOrStdout(), results)
@@ -66,7 +74,8 @@ func init() {
 	cmd.Flags().IntVar(&rpm, "rpm", 60, "the model's requests-per-minute quota (0: none)")
 	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours or original")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up a run after this long")
-	Root.AddCommand(cmd)
+	cmd.Flags().StringVar(&scenario, "scenario", "", "hidden-capacity: adaptive against fixed concurrency under a capacity the stack does not know")
+	return cmd
 }
 
 func printSimulation(w io.Writer, results []simulate.Result) error {
@@ -77,6 +86,43 @@ func printSimulation(w io.Writer, results []simulate.Result) error {
 			r.Policy, r.Jobs, r.Concurrency, r.Latency, r.RPM, r.Wall.Round(time.Second), r.JobsPerMinute, r.BoundPerMinute,
 			100*r.Efficiency(), r.SlotHold.Round(100*time.Millisecond), r.LocalBoundPerMinute, 100*r.LocalEfficiency(),
 			r.TransitionsPerJob, r.ExecutionsPerJob, r.ModelCalls, r.Throttled, r.PeakSlots)
+	}
+	return tw.Flush()
+}
+
+// runScenario runs a named scenario; flags the user set override its defaults.
+func runScenario(cmd *cobra.Command, s stacks.Settings, name string, jobs int, latency time.Duration, rpm int, timeout time.Duration, jsonOut bool) error {
+	if name != simulate.ScenarioHiddenCapacity {
+		return usageErr("--scenario %q: want %s", name, simulate.ScenarioHiddenCapacity)
+	}
+	h := simulate.DefaultHiddenCapacity(s)
+	f := cmd.Flags()
+	if f.Changed("jobs") {
+		h.Jobs = jobs
+	}
+	if f.Changed("latency") {
+		h.Latency = latency
+	}
+	if f.Changed("rpm") {
+		h.RPM = rpm
+	}
+	if f.Changed("timeout") {
+		h.Timeout = timeout
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "hidden capacity: %d jobs, %d slots at most, latency %v, capacity %d rpm and %d tpm, half of it from %v to %v\n",
+		h.Jobs, h.Settings.MaxConcurrentExecutions, h.Latency, h.RPM, h.TPM, h.Phase, 2*h.Phase)
+	results, err := h.Run(cmd.Context())
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "policy\tcapacity ratio\tthrottled share\tattempts lost to throttling\tjobs\tcompleted\twall\tmodel calls\tthrottled\tpeak slots")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.3f\t%d\t%d\t%d\t%v\t%d\t%d\t%d\n", r.Policy, r.CapacityRatio, r.ThrottledShare, r.AttemptsLostToThrottling,
+			r.Jobs, r.Completed, r.Wall.Round(time.Second), r.ModelCalls, r.Throttled, r.PeakSlots)
 	}
 	return tw.Flush()
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,13 +29,13 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newStatusCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "status",
 		Short: "Jobs per status, slots in use and their holders, queue and DLQ depth",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -44,14 +43,16 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
-	})
+	}
 }
 
 // target is the deployed stack a command operates: SDK clients on the selected
 // cloud and the resource names of --stack.
 type target struct {
+	local  bool // the local cloud: fixed account, no CloudWatch
+	warn   io.Writer
 	names  contract.Names
 	cfg    aws.Config
 	db     *dynamodb.Client
@@ -62,22 +63,24 @@ type target struct {
 	sem    *semaphore.Semaphore
 }
 
-func connect(ctx context.Context) (*target, error) {
-	cfg, err := awsConfig(ctx)
+func (o *Options) connect(ctx context.Context) (*target, error) {
+	cfg, err := o.awsConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("aws configuration: %w", err)
+		return nil, err
 	}
-	n := names()
+	n := o.names()
 	db := dynamodb.NewFromConfig(cfg)
 	return &target{
+		local: o.Local,
+		warn:  o.stderr(),
 		names: n,
 		cfg:   cfg,
 		db:    db,
 		sfn:   sfn.NewFromConfig(cfg),
 		sqs:   sqs.NewFromConfig(cfg),
-		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
-			if flagLocal { // moto sends no response checksums: do not log their absence
-				o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		s3: s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if o.Local { // moto sends no response checksums: do not log their absence
+				so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 			}
 		}),
 		status: status.New(db, n.StatusTable),
@@ -89,7 +92,7 @@ func connect(ctx context.Context) (*target, error) {
 // account, or the caller's account and partition in AWS.
 func (t *target) stateMachineARN(ctx context.Context) (string, error) {
 	partition, region, account := "aws", localcloud.Region, localcloud.AccountID
-	if !flagLocal {
+	if !t.local {
 		id, err := sts.NewFromConfig(t.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			return "", fmt.Errorf("find the AWS account: %w", err)
@@ -139,8 +142,9 @@ type holder struct {
 // slots is the semaphore: count, limit, holders and the drift between them.
 type slots struct {
 	Count   int      `json:"count"`
-	Max     int      `json:"max"`
-	Drift   int      `json:"drift"` // count − holders
+	Limit   int      `json:"effective_limit"` // what acquire enforces (the controller's, at most Max)
+	Max     int      `json:"max"`             // the configured maximum
+	Drift   int      `json:"drift"`           // count − holders
 	Holders []holder `json:"holders"`
 }
 
@@ -153,7 +157,7 @@ func (t *target) slots(ctx context.Context) (slots, error) {
 	if err != nil {
 		return slots{}, err
 	}
-	s := slots{Count: st.Count, Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
+	s := slots{Count: st.Count, Limit: st.Limit(), Max: st.Max, Drift: st.Count - len(st.Holders), Holders: []holder{}}
 	now := time.Now()
 	for _, h := range st.Holders {
 		_, es, err := t.executionStatus(ctx, smARN, h.Execution)
@@ -201,7 +205,7 @@ func (t *target) queueDepth(ctx context.Context, name string) (queueDepth, error
 // missing metric is not an error of the status report: it says "unknown". The local
 // cloud has no CloudWatch, so it is not asked.
 func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
-	if flagLocal {
+	if t.local {
 		return nil
 	}
 	now := time.Now()
@@ -215,7 +219,7 @@ func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
 		Statistics: []cwtypes.Statistic{cwtypes.StatisticMaximum},
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "enrichctl: oldest message age of %s unknown: %v\n", queue, err)
+		fmt.Fprintf(t.warn, "enrichctl: oldest message age of %s unknown: %v\n", queue, err)
 		return nil
 	}
 	var latest *cwtypes.Datapoint
@@ -233,15 +237,21 @@ func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
 type statusReport struct {
 	Stack string         `json:"stack"`
 	Jobs  map[string]int `json:"jobs"`
-	Slots slots          `json:"slots"`
-	Queue queueDepth     `json:"queue"`
-	DLQ   queueDepth     `json:"dlq"`
+	// Lifecycle is the reaper's view (stuck rows, oldest non-terminal age) and the
+	// discovery cursor's lag; nil when the stack's settings cannot be read.
+	Lifecycle *lifecycleReport `json:"lifecycle,omitempty"`
+	Slots     slots            `json:"slots"`
+	Queue     queueDepth       `json:"queue"`
+	DLQ       queueDepth       `json:"dlq"`
 }
 
 func (t *target) report(ctx context.Context) (statusReport, error) {
 	r := statusReport{Stack: t.names.Stack}
 	var err error
 	if r.Jobs, err = t.status.Counts(ctx); err != nil {
+		return r, err
+	}
+	if r.Lifecycle, err = t.lifecycle(ctx); err != nil {
 		return r, err
 	}
 	if r.Slots, err = t.slots(ctx); err != nil {
@@ -259,6 +269,7 @@ func (r statusReport) print(w io.Writer) {
 	for _, st := range status.Overall {
 		fmt.Fprintf(w, "  %-20s %d\n", st, r.Jobs[st])
 	}
+	r.Lifecycle.print(w)
 	r.Slots.print(w)
 	for _, q := range []queueDepth{r.Queue, r.DLQ} {
 		age := "unknown"
@@ -270,7 +281,7 @@ func (r statusReport) print(w io.Writer) {
 }
 
 func (s slots) print(w io.Writer) {
-	fmt.Fprintf(w, "slots: %d of %d in use, %d holders", s.Count, s.Max, len(s.Holders))
+	fmt.Fprintf(w, "slots: %d of %d in use (effective limit; maximum %d), %d holders", s.Count, s.Limit, s.Max, len(s.Holders))
 	if s.Drift != 0 {
 		fmt.Fprintf(w, " (drift %+d: run `enrichctl reconcile`)", s.Drift)
 	}
@@ -281,8 +292,8 @@ func (s slots) print(w io.Writer) {
 }
 
 // output prints v as JSON with --json, else through text.
-func output(w io.Writer, v any, text func(io.Writer)) error {
-	if flagJSON {
+func (o *Options) output(w io.Writer, v any, text func(io.Writer)) error {
+	if o.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(v); err != nil {

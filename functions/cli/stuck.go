@@ -11,10 +11,12 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
-func init() {
+func newStuckCmd(o *Options) *cobra.Command {
 	var olderThan time.Duration
 	cmd := &cobra.Command{
 		Use:   "stuck",
@@ -25,7 +27,7 @@ func init() {
 			"next run. `enrichctl requeue --yes` settles them now.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := connect(cmd.Context())
+			t, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -33,11 +35,11 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return output(cmd.OutOrStdout(), r, r.print)
+			return o.output(cmd.OutOrStdout(), r, r.print)
 		},
 	}
 	cmd.Flags().DurationVar(&olderThan, "older-than", 0, "only rows unchanged for longer than this (default: the stack's lock timeout)")
-	Root.AddCommand(cmd)
+	return cmd
 }
 
 // stuckJob is one row of `enrichctl stuck`.
@@ -61,9 +63,9 @@ type stuckReport struct {
 }
 
 // reaper is the cleanup handler of the stack, run from here: one rule for the sweep
-// and the operator.
-func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.Handler, error) {
-	s, err := workflowStackSettings(flagStack)
+// and the operator. Zero durations take the stack's lock timeout.
+func (t *target) reaper(ctx context.Context, lockTimeout, olderThan time.Duration) (*cleanup.Handler, error) {
+	s, err := stackSettings(t.names.Stack)
 	if err != nil {
 		return nil, err
 	}
@@ -75,12 +77,15 @@ func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.
 	if err != nil {
 		return nil, err
 	}
+	if lockTimeout <= 0 {
+		lockTimeout = s.LockTimeout
+	}
 	if olderThan <= 0 {
-		olderThan = s.LockTimeout
+		olderThan = lockTimeout
 	}
 	return cleanup.New(t.cfg, cleanup.Options{
 		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
-		LockTimeout: s.LockTimeout, QueueURL: queueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts,
+		LockTimeout: lockTimeout, QueueURL: queueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts,
 		StuckAfter: olderThan, Stack: t.names.Stack,
 	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace)), nil
 }
@@ -88,7 +93,7 @@ func (t *target) reaper(ctx context.Context, olderThan time.Duration) (*cleanup.
 // stuck lists the stuck jobs and, with apply, settles them as the reaper does.
 func (t *target) stuck(ctx context.Context, olderThan time.Duration, apply bool) (stuckReport, error) {
 	r := stuckReport{Stack: t.names.Stack, Applied: apply, Jobs: []stuckJob{}}
-	h, err := t.reaper(ctx, olderThan)
+	h, err := t.reaper(ctx, 0, olderThan)
 	if err != nil {
 		return r, err
 	}
@@ -126,4 +131,44 @@ func (r stuckReport) print(w io.Writer) {
 	if r.Applied {
 		fmt.Fprintf(w, "requeued %d, failed or given up %d, errors %d\n", r.Result.Requeued, r.Result.ClaimsReleased-r.Result.Requeued, r.Result.Errors)
 	}
+}
+
+// lifecycleReport is the part of `enrichctl status` about jobs nothing moves.
+type lifecycleReport struct {
+	Stuck            int    `json:"stuck"`
+	OldestAgeSeconds int    `json:"oldest_non_terminal_age_seconds"`
+	Cursor           string `json:"cursor"`
+	CursorLagSeconds *int   `json:"cursor_lag_seconds,omitempty"` // nil before the first partition
+}
+
+func (t *target) lifecycle(ctx context.Context) (*lifecycleReport, error) {
+	s, err := stackSettings(t.names.Stack)
+	if err != nil {
+		return nil, nil // outside the repository: the rest of the report still helps
+	}
+	r, err := t.stuck(ctx, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	l := &lifecycleReport{Stuck: len(r.Jobs), OldestAgeSeconds: r.OldestAgeSeconds}
+	if l.Cursor, err = discover.Cursor(ctx, t.s3, s.BronzeBucket, contract.DefaultCursorKeyName); err != nil {
+		return nil, err
+	}
+	if p, err := silver.ParsePartition(l.Cursor); err == nil {
+		lag := int(time.Since(p.End()).Seconds())
+		l.CursorLagSeconds = &lag
+	}
+	return l, nil
+}
+
+func (l *lifecycleReport) print(w io.Writer) {
+	if l == nil {
+		return
+	}
+	lag := "none yet"
+	if l.CursorLagSeconds != nil {
+		lag = (time.Duration(*l.CursorLagSeconds) * time.Second).String() + " behind"
+	}
+	fmt.Fprintf(w, "stuck jobs: %d (`enrichctl stuck`); oldest unfinished job unchanged for %s\ndiscovery cursor: %q, %s\n",
+		l.Stuck, time.Duration(l.OldestAgeSeconds)*time.Second, l.Cursor, lag)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/llm"
 )
 
-func init() {
-	Root.AddCommand(&cobra.Command{
+func newWarmCmd(o *Options) *cobra.Command {
+	return &cobra.Command{
 		Use:   "warm-schemas",
 		Short: "Send each pass's structured-output schema to its model once, so Bedrock compiles it before the first job",
 		Long: "Bedrock compiles the grammar of a new structured-output schema on the first request that\n" +
@@ -21,11 +21,11 @@ func init() {
 			"compilation inside its Lambda timeout. Models of the --stack file; --local uses the emulator.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := workflowStackSettings(flagStack)
+			s, err := o.settings()
 			if err != nil {
 				return err
 			}
-			cfg, endpoint, stop, err := runPassConfig(cmd.Context())
+			cfg, endpoint, stop, err := o.runPassConfig(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -33,7 +33,7 @@ func init() {
 			client := llm.New(llm.NewRuntime(cfg, llm.RuntimeOptions{ReadTimeout: enrichpartition.WarmTimeout}), llm.Options{})
 			models := map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3}
 			warmed, werr := enrichpartition.WarmSchemas(cmd.Context(), client, models, s.ServiceTier)
-			if flagJSON {
+			if o.JSON {
 				if err := printJSON(cmd, map[string]any{"endpoint": endpoint, "warmed": warmed}); err != nil {
 					return err
 				}
@@ -48,5 +48,5 @@ func init() {
 			}
 			return werr
 		},
-	})
+	}
 }

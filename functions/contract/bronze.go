@@ -17,6 +17,11 @@ func ModelShort(modelID string) string {
 	return strings.ReplaceAll(id, ".", "-")
 }
 
+// SameModel reports whether two model ids name one model, directly or through a
+// cross-region inference profile: the Bronze key already ignores the profile, so the
+// cache must match on it the same way (issue 11, D1).
+func SameModel(a, b string) bool { return StripProfilePrefix(a) == StripProfilePrefix(b) }
+
 // StripProfilePrefix removes a cross-region inference profile prefix from a model id.
 func StripProfilePrefix(modelID string) string {
 	for _, p := range []string{"us.", "eu.", "apac.", "ap.", "jp.", "au.", "ca.", "us-gov.", "global."} {

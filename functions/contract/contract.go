@@ -64,20 +64,26 @@ const (
 	EnvReasoningEffortPass2 = "BEDROCK_REASONING_EFFORT_PASS2"
 	EnvReasoningEffortPass3 = "BEDROCK_REASONING_EFFORT_PASS3"
 	EnvMaxConcurrency       = "MAX_CONCURRENT_EXECUTIONS"
-	EnvAdmissionBuffer      = "ADMISSION_BUFFER"
-	EnvMaxPartitions        = "MAX_PARTITIONS_PER_RUN"
-	EnvMaxJobs              = "MAX_JOBS_PER_PARTITION"
-	EnvMaxAttempts          = "MAX_ATTEMPTS"
-	EnvMessageGroups        = "MESSAGE_GROUPS"
-	EnvLockTimeout          = "LOCK_TIMEOUT_SECONDS"
-	EnvBreakerFailures      = "CIRCUIT_BREAKER_FAILURES"
-	EnvBreakerCooldown      = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
-	EnvPassTimeout          = "PASS_TIMEOUT_SECONDS"
-	EnvStack                = "STACK"
-	EnvAWSEndpointURL       = "AWS_ENDPOINT_URL"
-	DefaultSilverPrefix     = "linkedin/"
-	MetricsNamespace        = "AIEnrichment"
-	DefaultCursorKeyName    = "ai_enrichment/_cursor/discover.json"
+	// EnvConcurrencyController holds the controller settings of EnrichPartition as JSON
+	// (controller.EnvValue); empty when the stack does not adapt its concurrency.
+	EnvConcurrencyController = "CONCURRENCY_CONTROLLER"
+	EnvAdmissionBuffer       = "ADMISSION_BUFFER"
+	EnvMaxPartitions         = "MAX_PARTITIONS_PER_RUN"
+	EnvMaxJobs               = "MAX_JOBS_PER_PARTITION"
+	EnvMaxAttempts           = "MAX_ATTEMPTS"
+	EnvMessageGroups         = "MESSAGE_GROUPS"
+	EnvLockTimeout           = "LOCK_TIMEOUT_SECONDS"
+	EnvBreakerFailures       = "CIRCUIT_BREAKER_FAILURES"
+	EnvBreakerCooldown       = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
+	EnvPassTimeout           = "PASS_TIMEOUT_SECONDS"
+	// EnvLateLookbackHours (optional) sets how far behind its cursor discovery looks
+	// for late Silver; 0 turns the look-back off.
+	EnvLateLookbackHours = "LATE_LOOKBACK_HOURS"
+	EnvStack             = "STACK"
+	EnvAWSEndpointURL    = "AWS_ENDPOINT_URL"
+	DefaultSilverPrefix  = "linkedin/"
+	MetricsNamespace     = "AIEnrichment"
+	DefaultCursorKeyName = "ai_enrichment/_cursor/discover.json"
 )
 
 // Semaphore table layout (kept from the original so operators recognise it).
@@ -85,7 +91,18 @@ const (
 	SemaphoreKey      = "LockName"
 	SemaphoreLockName = "ProcessingLock"
 	SemaphoreCount    = "currentlockcount"
-	SemaphoreMax      = "maxlockcount"
+	// SemaphoreMax is the configured maximum: a deploy writes it, nothing else does.
+	SemaphoreMax = "maxlockcount"
+	// SemaphoreLimit is the effective limit the concurrency controller moves between
+	// its minimum and SemaphoreMax; acquire compares the count with both.
+	SemaphoreLimit = "effectivelimit"
+	// SemaphoreLimitChangedAt (RFC 3339) and SemaphoreSuccessStreak (successful model
+	// calls since then) are the controller's memory.
+	SemaphoreLimitChangedAt = "limitchangedat"
+	SemaphoreSuccessStreak  = "successstreak"
+	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
+	// name follows), so no other attribute of the item can be taken for a holder.
+	SemaphoreHolderPrefix = "holder:"
 )
 
 // Metric names (namespace MetricsNamespace) shared by the emitters and the alarms and

@@ -78,3 +78,19 @@ func TestParsePassAndSections(t *testing.T) {
 		t.Error("pass4 accepted")
 	}
 }
+
+func TestSameModel(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-3-haiku-20240307-v1:0", true},
+		{"global.openai.gpt-oss-120b-1:0", "openai.gpt-oss-120b-1:0", true},
+		{"openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0", false},
+		{"us.amazon.nova-lite-v1:0", "eu.amazon.nova-lite-v1:0", true},
+	} {
+		if got := SameModel(tt.a, tt.b); got != tt.want {
+			t.Errorf("SameModel(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}

@@ -48,6 +48,9 @@ type QueueMessage struct {
 	// Publication is the job's publication counter as the mark that published the
 	// message wrote it; it names the execution (0 in messages older than the counter).
 	Publication int `json:"publication,omitempty"`
+	// Deferred names the capacity trouble (no slot, throttling, open breaker) that
+	// ended the attempt which sent this message again, uncounted; empty otherwise.
+	Deferred string `json:"deferred,omitempty"`
 }
 
 // ExecutionInput is the Step Functions execution input.

@@ -1,6 +1,8 @@
 package discover
 
 import (
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
@@ -23,6 +25,10 @@ type Options struct {
 	// until then each run revisits it and the cursor stays before it.
 	Settle    time.Duration
 	CursorKey string // Bronze key of the cursor
+	// LateLookback is how far behind the cursor each run looks for Silver that landed
+	// late (default DefaultLateLookback; LATE_LOOKBACK_HOURS).
+	LateLookback time.Duration
+	Stack        string // metric dimension
 }
 
 // DefaultSettle leaves Spark time to finish writing an hour's partition.
@@ -33,7 +39,8 @@ const DefaultSettle = 30 * time.Minute
 var Spec = spec.Function[Options]{
 	Key: "discover-partitions",
 	Defaults: func() Options {
-		return Options{SilverPrefix: contract.DefaultSilverPrefix, Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName}
+		return Options{SilverPrefix: contract.DefaultSilverPrefix, Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
+			LateLookback: DefaultLateLookback}
 	},
 	Name: func(n contract.Names) string { return n.DiscoverFunction },
 	Vars: []spec.Var[Options]{
@@ -47,6 +54,17 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *string { return &o.StatusTable }).Required(),
 		spec.String(contract.EnvQueueURL, func(st spec.Stack) string { return st.QueueURL },
 			func(o *Options) *string { return &o.QueueURL }).Required(),
+		spec.Func(contract.EnvLateLookbackHours, func(spec.Stack) string { return strconv.Itoa(int(DefaultLateLookback / time.Hour)) },
+			func(o *Options, raw string) error {
+				n, err := strconv.Atoi(raw)
+				if err != nil || n < 0 {
+					return errors.New("want a number of hours")
+				}
+				o.LateLookback = time.Duration(n) * time.Hour
+				return nil
+			}),
+		spec.String(contract.EnvStack, func(st spec.Stack) string { return st.Settings.Stack },
+			func(o *Options) *string { return &o.Stack }),
 		spec.Int(contract.EnvMaxPartitions, 1, func(st spec.Stack) int { return st.Settings.MaxPartitionsPerRun },
 			func(o *Options) *int { return &o.MaxPartitions }).Required(),
 		spec.Int(contract.EnvMaxJobs, 1, func(st spec.Stack) int { return st.Settings.MaxJobsPerPartition },

@@ -23,25 +23,43 @@ type cursor struct {
 }
 
 func (h *Handler) loadCursor(ctx context.Context) (cursor, error) {
+	return readCursor(ctx, h.s3, h.opts.BronzeBucket, h.opts.CursorKey)
+}
+
+// Cursor is the last partition discovery has fully published ("" before the first
+// one), as stored in Bronze: `enrichctl status` shows its lag.
+func Cursor(ctx context.Context, client *s3.Client, bucket, key string) (string, error) {
+	c, err := readCursor(ctx, client, bucket, key)
+	return c.DoneThrough, err
+}
+
+func readCursor(ctx context.Context, client *s3.Client, bucket, key string) (cursor, error) {
 	var c cursor
-	out, err := h.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.opts.BronzeBucket), Key: aws.String(h.opts.CursorKey)})
+	etag, err := getJSON(ctx, client, bucket, key, &c)
+	c.etag = etag
+	return c, err
+}
+
+// getJSON decodes the JSON object at key into v and returns its ETag; a missing
+// object leaves v alone and returns "".
+func getJSON(ctx context.Context, client *s3.Client, bucket, key string, v any) (etag string, err error) {
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	var missing *types.NoSuchKey
 	if errors.As(err, &missing) {
-		return c, nil
+		return "", nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("reading cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+		return "", fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(out.Body)
 	if err != nil {
-		return c, fmt.Errorf("reading cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+		return "", fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
 	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return c, fmt.Errorf("decoding cursor s3://%s/%s: %w", h.opts.BronzeBucket, h.opts.CursorKey, err)
+	if err := json.Unmarshal(body, v); err != nil {
+		return "", fmt.Errorf("decoding s3://%s/%s: %w", bucket, key, err)
 	}
-	c.etag = aws.ToString(out.ETag)
-	return c, nil
+	return aws.ToString(out.ETag), nil
 }
 
 // saveCursor writes done only if the cursor is still the one read, so two runs that

@@ -23,6 +23,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
+
 // Event is the handler input: an EventBridge scheduled event (its content is ignored)
 // or a backfill naming partitions. A backfill neither reads nor moves the cursor, and
 // with Force it also republishes done jobs, asking the passes to bypass their cache.
@@ -33,9 +34,15 @@ type Event struct {
 
 // Result counts what a run did.
 type Result struct {
-	Partitions      []string         `json:"partitions"`
-	Files           int              `json:"files"`
-	MalformedFiles  []string         `json:"malformed_files,omitempty"`
+	Partitions     []string `json:"partitions"`
+	Files          int      `json:"files"`
+	MalformedFiles []string `json:"malformed_files,omitempty"`
+	// UnreadableFiles could not be read this run (gone, denied, a 5xx after the SDK's
+	// retries): skipped, and their partition keeps the cursor so the next run retries.
+	UnreadableFiles []string `json:"unreadable_files,omitempty"`
+	LateFiles       int      `json:"late_files"` // files found behind the cursor (L10)
+	// OutOfTime: the run stopped taking partitions to finish within its deadline.
+	OutOfTime       bool             `json:"out_of_time,omitempty"`
 	Rows            int              `json:"rows"`
 	InvalidRows     int              `json:"invalid_rows"`
 	Rejected        []silver.Invalid `json:"rejected,omitempty"` // the first invalid rows
@@ -58,8 +65,8 @@ type Handler struct {
 	db        *dynamodb.Client
 	store     *status.Store
 	publisher *queue.Publisher
-	log       *slog.Logger
 	metrics   *metrics.Emitter
+	log       *slog.Logger
 	now       func() time.Time
 }
 
@@ -75,8 +82,8 @@ func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Ha
 		db:        db,
 		store:     status.New(db, opts.StatusTable),
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
-		log:       log,
 		metrics:   m,
+		log:       log,
 		now:       time.Now,
 	}
 }
@@ -97,6 +104,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 	}
 	done, contiguous := cur.DoneThrough, true
 	for _, pf := range parts {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeReserve {
+			res.OutOfTime = true // the cursor stays before this partition
+			break
+		}
 		finished, err := h.partition(ctx, pf, false, &res)
 		if err != nil {
 			h.saveProgress(ctx, cur, done, &res)
@@ -107,16 +118,41 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Result, error) {
 		settled := h.now().After(pf.Partition.End().Add(h.opts.Settle))
 		if contiguous && finished && settled {
 			done = pf.Partition.String()
+			h.saveSeen(ctx, pf) // the look-back behind the cursor skips these files
 		} else {
 			contiguous = false
 		}
 	}
 	h.saveProgress(ctx, cur, done, &res)
+	if err := h.lateData(ctx, cur.DoneThrough, &res); err != nil {
+		return res, err
+	}
 	if err := h.retryFailed(ctx, &res); err != nil {
 		return res, err
 	}
+	h.emit(res)
 	h.log.Info("discovery done", "result", res)
 	return res, nil
+}
+
+// timeReserve is the part of the invocation's time kept for publishing what was
+// read and saving the cursor.
+const timeReserve = 90 * time.Second
+
+// emit writes the run's metrics (contract.Metric*): what went out, what could not,
+// the Silver objects skipped and how far the cursor is behind the clock.
+func (h *Handler) emit(res Result) {
+	ms := []metrics.Metric{
+		{Name: contract.MetricJobsPublished, Value: float64(res.Published + res.Retried), Unit: metrics.Count},
+		{Name: contract.MetricPublishFailures, Value: float64(res.PublishFailed), Unit: metrics.Count},
+		{Name: contract.MetricUnreadableObjects, Value: float64(len(res.MalformedFiles) + len(res.UnreadableFiles)), Unit: metrics.Count},
+	}
+	if p, err := silver.ParsePartition(res.Cursor); err == nil {
+		ms = append(ms, metrics.Metric{Name: contract.MetricCursorLag, Value: h.now().Sub(p.End()).Seconds(), Unit: metrics.Seconds})
+	}
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil, ms...); err != nil {
+		h.log.Warn("emit metrics", "error", err.Error())
+	}
 }
 
 func (h *Handler) saveProgress(ctx context.Context, cur cursor, done string, res *Result) {
@@ -144,6 +180,7 @@ func (h *Handler) backfill(ctx context.Context, ev Event, res *Result) error {
 			return err
 		}
 	}
+	h.emit(*res)
 	h.log.Info("backfill done", "result", *res)
 	return nil
 }
@@ -154,6 +191,7 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 	res.Partitions = append(res.Partitions, pf.Partition.String())
 	var postings []contract.Posting
 	seen := map[string]bool{}
+	unreadable := false
 	for _, key := range pf.Keys {
 		res.Files++
 		stats, err := h.silver.ReadObject(ctx, key, func(p contract.Posting) error {
@@ -180,7 +218,14 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 			continue
 		}
 		if err != nil {
-			return false, err
+			if ctx.Err() != nil {
+				return false, err
+			}
+			// One bad object must not fail every run (T2): skip it, count it, keep
+			// the cursor before its partition so the next run reads it again.
+			h.log.Error("unreadable silver file skipped", "key", key, "error", err.Error())
+			res.UnreadableFiles = append(res.UnreadableFiles, key)
+			unreadable = true
 		}
 	}
 
@@ -211,7 +256,7 @@ func (h *Handler) partition(ctx context.Context, pf silver.PartitionFiles, force
 	res.Published += n.published
 	res.PublishFailed += n.failed
 	res.SkippedInFlight += n.raced
-	return err == nil && n.failed == 0 && take == len(eligible), err
+	return err == nil && !unreadable && n.failed == 0 && take == len(eligible), err
 }
 
 // candidate is a job about to be published, with its status before.

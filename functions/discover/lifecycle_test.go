@@ -1,16 +1,23 @@
 package discover
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
@@ -93,5 +100,72 @@ func TestMarkWithLostAcknowledgementIsPublished(t *testing.T) {
 	msgs, _ := e.drain(t)
 	if res.Published != 1 || res.SkippedInFlight != 0 || len(msgs) != 1 {
 		t.Fatalf("result %+v, %d messages: the job is QUEUED without a message", res, len(msgs))
+	}
+}
+
+// deny makes GetObject of key fail as an object KMS denies does: not retryable.
+func deny(key string) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("deny", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if g, ok := in.Parameters.(*s3.GetObjectInput); ok && aws.ToString(g.Key) == key {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "AccessDenied", Message: "test"}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// T2: one unreadable Silver object is skipped and counted, never fatal to the run;
+// its partition keeps the cursor, newer partitions are published; the run's metrics
+// say what happened.
+func TestUnreadableObjectIsSkippedAndCounted(t *testing.T) {
+	e := newEnv(t, "unreadable", 10, 100)
+	p := sample.Partitions(day, 2)
+	keys, err := sample.WritePartitions(context.Background(), e.s3, e.res.SilverBucket, "linkedin/", p, 3, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emf bytes.Buffer
+	e.h.metrics = metrics.New(&emf, contract.MetricsNamespace)
+	e.h.silver = silver.NewBucket(s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, deny(keys[0])) }), e.res.SilverBucket)
+	res, err := e.h.Handle(context.Background(), Event{})
+	if err != nil {
+		t.Fatalf("one unreadable object failed the run: %v", err)
+	}
+	if len(res.UnreadableFiles) != 1 || res.Published != 3 || res.Cursor != "" {
+		t.Fatalf("result %+v: want the other partition's 3 jobs published and the cursor kept", res)
+	}
+	for _, want := range []string{`"UnreadableSilverObjects":1`, `"JobsPublished":3`, `"DiscoveryPublishFailures":0`} {
+		if !strings.Contains(emf.String(), want) {
+			t.Errorf("EMF %s lacks %s", emf.String(), want)
+		}
+	}
+}
+
+// L10: Silver that lands behind the cursor within the look-back is discovered once: a
+// file added to an hour the cursor passed, and a whole hour written late.
+func TestLateSilverBehindTheCursorIsDiscovered(t *testing.T) {
+	e := newEnv(t, "late", 10, 100)
+	e.h.opts.LateLookback = 6 * time.Hour
+	ps := sample.Partitions(day.Add(5*time.Hour), 3) // hours 3, 4, 5
+	e.write(t, ps[1:], 2, 21)
+	if res := e.run(t, Event{}); res.Published != 4 || res.Cursor != ps[2].String() {
+		t.Fatalf("first run %+v", res)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	// A late file in hour 4, and hour 3 written after hour 5.
+	lateFile := sample.NewGenerator(22).Rows(ps[1], 2)
+	if err := sample.PutFile(ctx, e.s3, e.res.SilverBucket, sample.FileKey("linkedin/", ps[1], 1), lateFile); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, ps[:1], 2, 23)
+	res := e.run(t, Event{})
+	msgs, _ := e.drain(t)
+	if res.LateFiles != 2 || res.Published != 4 || len(msgs) != 4 {
+		t.Fatalf("second run %+v, %d messages: want the 4 late jobs", res, len(msgs))
+	}
+	if again := e.run(t, Event{}); again.LateFiles != 0 || again.Published != 0 {
+		t.Fatalf("third run %+v: late files read twice", again)
 	}
 }

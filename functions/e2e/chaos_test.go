@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -21,6 +22,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
@@ -28,6 +30,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/status"
@@ -43,7 +46,14 @@ type scenario struct {
 	redeliver   int // jobs whose original message is delivered again, twice
 	duplicates  int // jobs published again under a new deduplication id (sent twice)
 	aborts      int // running executions stopped
-	timeout     time.Duration
+	// stranded jobs are marked QUEUED by a discovery run that dies before publishing
+	// them (L5); stoppedBeforeClaim jobs get their publication's execution started and
+	// ended before its claim, ahead of their message (L7, and L1 through invoke).
+	stranded, stoppedBeforeClaim int
+	// noEvents delivers no status-change event: the sweep alone must settle every
+	// ended execution (nothing waits on a best-effort signal).
+	noEvents bool
+	timeout  time.Duration
 }
 
 // requireChaos skips unless CHAOS=1: even the short variant takes minutes, since
@@ -54,20 +64,23 @@ func requireChaos(t *testing.T) {
 	}
 }
 
-// TestChaos is the long run of `make chaos`.
+// TestChaos is the long run of `make chaos`: 500 jobs with every fault kind, those of
+// the liveness variant included.
 func TestChaos(t *testing.T) {
 	requireChaos(t)
 	runChaos(t, scenario{
-		jobs: 200, concurrency: 10,
+		jobs: 500, concurrency: 10,
 		faults: bedrockemu.Faults{
 			Latency: 200 * time.Millisecond, RequestsPerMinute: 150, ErrorRate: 0.03, Seed: 1,
 			Rules: []bedrockemu.Rule{
 				{Pass: contract.Pass1, First: 12, Kind: bedrockemu.Truncate},
+				{Pass: contract.Pass1, First: 20, Kind: bedrockemu.Throttle},
 				{Pass: contract.Pass2, First: 8, Kind: bedrockemu.ReasoningOnly},
 				{Pass: contract.Pass3, First: 8, Kind: bedrockemu.InternalError},
 			},
 		},
-		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 10, timeout: 40 * time.Minute,
+		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 20,
+		stranded: 20, stoppedBeforeClaim: 10, timeout: 100 * time.Minute,
 	})
 }
 
@@ -86,6 +99,25 @@ func TestChaosSmall(t *testing.T) {
 			},
 		},
 		crashEvery: 6, redeliver: 2, duplicates: 2, aborts: 1, timeout: 8 * time.Minute,
+	})
+}
+
+// TestChaosLiveness is the liveness invariant under the faults no signal reports: a
+// discovery that dies between mark and publish, executions that end before their
+// claim, aborts, throttling that must defer instead of failing, and no status-change
+// event at all. Every job must end COMPLETED or PERMANENTLY_FAILED with a reason.
+// It is the short variant `make test` runs (about 2 minutes); -short skips it.
+func TestChaosLiveness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the liveness chaos run takes about 2 minutes")
+	}
+	runChaos(t, scenario{
+		jobs: 10, concurrency: 3,
+		faults: bedrockemu.Faults{
+			Latency: 100 * time.Millisecond, Seed: 3,
+			Rules: []bedrockemu.Rule{{Pass: contract.Pass1, First: 8, Kind: bedrockemu.Throttle}},
+		},
+		stranded: 3, stoppedBeforeClaim: 2, aborts: 2, noEvents: true, timeout: 10 * time.Minute,
 	})
 }
 
@@ -124,7 +156,7 @@ func runChaos(t *testing.T, sc scenario) {
 	// The handlers log to the default logger: thousands of lines would bury the report.
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(discard)
-	st, err := localrun.Deploy(ctx, cloud, contract.NamesFor(s.Stack), s, localrun.Options{Log: discard, DeferDelay: 2 * time.Second})
+	st, err := localrun.Deploy(ctx, cloud, contract.NamesFor(s.Stack), s, localrun.Options{Log: discard, DeferDelay: 2 * time.Second, StuckAfter: stuckAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +176,17 @@ func runChaos(t *testing.T, sc scenario) {
 		t.Fatalf("discover published %d of %d jobs", first.Published, sc.jobs)
 	}
 	q := sqs.NewFromConfig(st.Config)
-	originals := peek(t, q, st.Resources.QueueURL, max(sc.redeliver, sc.duplicates))
+	originals := peek(t, q, st.Resources.QueueURL, max(sc.redeliver, sc.duplicates, sc.stoppedBeforeClaim))
 	duplicates := publishDuplicates(t, q, st.Resources.QueueURL, originals[:min(sc.duplicates, len(originals))])
+	stranded := strand(t, st, sc.stranded)
+	endBeforeClaim(t, st, originals[:min(sc.stoppedBeforeClaim, len(originals))])
+	sc.jobs += stranded
 
-	stop, err := st.Start(ctx, localrun.Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}, discard)
+	sch := localrun.Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}
+	if sc.noEvents {
+		sch.Events = 0
+	}
+	stop, err := st.Start(ctx, sch, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +203,7 @@ func runChaos(t *testing.T, sc scenario) {
 	stop()
 	nAborted := <-aborted
 	// What EventBridge and the schedule would still deliver, once more.
-	if _, err := st.NewStatusEvents().Poll(ctx); err != nil {
+	if _, err := st.NewStatusEvents().Poll(ctx); err != nil && !sc.noEvents {
 		t.Errorf("status events: %v", err)
 	}
 	if _, err := st.Cleanup.Sweep(ctx); err != nil {
@@ -189,6 +228,72 @@ func runChaos(t *testing.T, sc scenario) {
 		crashes: crashes, aborted: nAborted, redelivered: redelivered, duplicates: duplicates,
 		peakSlots: peak, wall: wall,
 	})
+}
+
+// stuckAfter is the reaper's bound in the chaos runs: short, so what no signal reports
+// is found within the run.
+const stuckAfter = 20 * time.Second
+
+// strand writes a partition of n more jobs and runs a discovery over it that dies
+// between marking the jobs QUEUED and publishing them: the SQS call cancels the run,
+// as a timeout or a Ctrl-C of `enrichctl backfill` would. It returns n.
+func strand(t *testing.T, st *localrun.Stack, n int) int {
+	t.Helper()
+	if n == 0 {
+		return 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := st.Settings
+	part := sample.Partitions(time.Now().UTC().Add(-48*time.Hour), 1)
+	if _, err := sample.WritePartitions(ctx, s3.NewFromConfig(st.Config), s.SilverBucket, s.SilverPrefix, part, n, 11); err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crash", func(c context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if _, ok := in.Parameters.(*sqs.SendMessageBatchInput); ok {
+				cancel()
+				return middleware.InitializeOutput{}, middleware.Metadata{}, context.Canceled
+			}
+			return next.HandleInitialize(c, in)
+		}), middleware.After)
+	})
+	h := discover.New(cfg, discover.Options{
+		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
+		StatusTable: st.Names.StatusTable, QueueURL: st.Resources.QueueURL, MaxPartitions: 1, MaxJobs: n,
+		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
+	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
+	if _, err := h.Handle(ctx, discover.Event{Partitions: []string{part[0].String()}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stranding discovery ended with %v, want it cancelled while publishing", err)
+	}
+	store := status.New(dynamodb.NewFromConfig(st.Config), st.Names.StatusTable)
+	queued, err := store.Count(context.Background(), contract.StatusQueued)
+	if err != nil || queued < n {
+		t.Fatalf("%d QUEUED rows after the crash (%v), want at least %d", queued, err, n)
+	}
+	return n
+}
+
+// endBeforeClaim starts the execution of each message's publication with an input
+// the claim cannot use, so it fails before claiming its QUEUED job; the message then
+// finds its execution existing and closed.
+func endBeforeClaim(t *testing.T, st *localrun.Stack, msgs []events.SQSMessage) {
+	t.Helper()
+	c := sfn.NewFromConfig(st.Config)
+	for _, m := range msgs {
+		var qm contract.QueueMessage
+		if err := json.Unmarshal([]byte(m.Body), &qm); err != nil {
+			t.Fatal(err)
+		}
+		name := contract.PublicationName(qm.Job.JobPostingID, qm.Publication)
+		in, _ := json.Marshal(map[string]any{"job_data": qm.Job, "force": false}) // no publication: the claim fails
+		if _, err := c.StartExecution(context.Background(), &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(st.Resources.StateMachineARN), Name: aws.String(name), Input: aws.String(string(in)),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // peek reads up to n messages of the queue without consuming them, so the test can
@@ -297,15 +402,11 @@ func abort(ctx context.Context, c *sfn.Client, stateMachineARN string, n int) in
 	return stopped
 }
 
-// final reports whether nothing more will happen to the job.
-func final(j status.Job, maxAttempts int) bool {
-	switch j.Overall {
-	case contract.StatusCompleted, contract.StatusPermanentlyFailed:
-		return true
-	case contract.StatusFailed:
-		return j.Attempts >= maxAttempts
-	}
-	return false
+// final reports whether the job reached an end state of the liveness invariant:
+// COMPLETED, or PERMANENTLY_FAILED (with a reason, checkJobs). A FAILED job with its
+// budget spent would be a state nothing leaves; the lifecycle has none.
+func final(j status.Job) bool {
+	return j.Overall == contract.StatusCompleted || j.Overall == contract.StatusPermanentlyFailed
 }
 
 // waitFinal polls until every job is final, no execution runs and no slot is held.
@@ -330,7 +431,7 @@ func waitFinal(t *testing.T, st *localrun.Stack, c *sfn.Client, sc scenario, beg
 		}
 		done := 0
 		for _, j := range jobs {
-			if final(j, st.Settings.MaxAttempts) {
+			if final(j) {
 				done++
 			}
 		}
@@ -439,7 +540,7 @@ func checkAttempts(t *testing.T, jobs []status.Job, execs map[string][]sfntypes.
 	for _, j := range jobs {
 		allowed := 0
 		for _, st := range execs[j.ID] {
-			if st == sfntypes.ExecutionStatusFailed || st == sfntypes.ExecutionStatusAborted {
+			if st == sfntypes.ExecutionStatusFailed || st == sfntypes.ExecutionStatusAborted || st == sfntypes.ExecutionStatusTimedOut {
 				allowed++
 			}
 		}

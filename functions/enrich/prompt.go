@@ -53,9 +53,10 @@ type passSpec struct {
 	// passes also get pass1's facts, so they need less of the raw text.
 	DescriptionRunes int
 	// AnswerTokens is the budget of the JSON answer alone: 1.5 × the largest answer
-	// of 275 real answers (../shared fixtures, five models) re-encoded into the
-	// schema as the validator stores it (minified, evidence only where kept):
-	// 862 (pass1), 1,135 (pass2) and 2,442 (pass3) o200k tokens, rounded up to 256.
+	// of 274 real answers (../shared fixtures, five models) re-encoded into the
+	// schema as the validator stores it (minified, evidence only where kept, before
+	// its length bound): 862 (pass1), 1,135 (pass2) and 2,442 (pass3) o200k tokens,
+	// rounded up to 256.
 	// Reasoning comes on top (reasoningTokens). `make bench-tokens` re-measures.
 	AnswerTokens int
 	Needs        []contract.Pass

@@ -104,7 +104,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, storageErr(err)
 	}
-	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && existing.Doc.Metadata.ModelID == modelID &&
+	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && contract.SameModel(existing.Doc.Metadata.ModelID, modelID) &&
 		(h.opts.AcceptEmulated || existing.Doc.Metadata.FromBedrock()) {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
 		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, llm.Attempts{}, nil)

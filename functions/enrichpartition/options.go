@@ -8,6 +8,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/controller"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 )
 
@@ -29,6 +30,10 @@ type Options struct {
 	// hits; only the local runtime sets it, when the emulator is its model. Without it
 	// (always in AWS) such answers are asked again.
 	AcceptEmulated bool
+	// Controller is the concurrency controller's settings (controller.EnvValue), empty
+	// when the stack does not adapt; SemaphoreTable is where it sets the limit.
+	Controller     string
+	SemaphoreTable string
 }
 
 // writeMargin is the part of the pass timeout kept for the Bronze writes after the
@@ -55,6 +60,10 @@ var Spec = spec.Function[Options]{
 		perPass(contract.Pass3, contract.EnvModelPass3, func(st spec.Stack) string { return st.Settings.ModelPass3 }, models),
 		spec.String(contract.EnvServiceTier, func(st spec.Stack) string { return st.Settings.ServiceTier },
 			func(o *Options) *string { return &o.ServiceTier }),
+		spec.String(contract.EnvConcurrencyController, func(st spec.Stack) string { return controller.EnvValue(st.Settings) },
+			func(o *Options) *string { return &o.Controller }),
+		spec.String(contract.EnvSemaphoreTable, func(st spec.Stack) string { return st.Names.SemaphoreTable },
+			func(o *Options) *string { return &o.SemaphoreTable }),
 		perPass(contract.Pass1, contract.EnvReasoningEffortPass1, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass1 }, efforts),
 		perPass(contract.Pass2, contract.EnvReasoningEffortPass2, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass2 }, efforts),
 		perPass(contract.Pass3, contract.EnvReasoningEffortPass3, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass3 }, efforts),
@@ -86,6 +95,11 @@ var Spec = spec.Function[Options]{
 		// Cache lookups, postings and previous results are read, results written.
 		out := append(bronze.Statements(st, "s3:GetObject", "s3:PutObject"),
 			spec.Statement{Sid: "Models", Actions: []string{"bedrock:InvokeModel"}, Resources: models})
+		if st.Settings.AdaptiveConcurrency {
+			// The concurrency controller runs in the pass: it reads and sets the limit.
+			out = append(out, spec.Statement{Sid: "Semaphore", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
+				Resources: []string{st.Account.TableARN(st.Names.SemaphoreTable)}})
+		}
 		if thirdParty {
 			// Bedrock subscribes the account to a third-party model on its first
 			// invocation, with the caller's Marketplace permissions; AWS Marketplace

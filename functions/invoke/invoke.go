@@ -99,9 +99,12 @@ type result struct {
 	Started  int `json:"started"`
 	Existed  int `json:"existed"`
 	Requeued int `json:"requeued"` // the existing execution had ended before its claim
-	Deferred int `json:"deferred"`
-	Resent   int `json:"resent"`
-	Failed   int `json:"failed"`
+	// Deferrals are first receipts of messages sent again by an attempt that ended
+	// for capacity, uncounted (contract.QueueMessage.Deferred).
+	Deferrals int `json:"deferrals"`
+	Deferred  int `json:"deferred"`
+	Resent    int `json:"resent"`
+	Failed    int `json:"failed"`
 }
 
 // Handle processes one SQS batch. Failed and deferred messages are reported as batch
@@ -128,6 +131,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			continue
 		}
 		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)
+		if j.msg.Deferred != "" && receiveCount(r) == 1 {
+			res.Deferrals++
+		}
 		existed, err := h.start(ctx, j)
 		requeued := false
 		if err == nil && existed {
@@ -151,6 +157,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	failures = append(failures, h.deferAll(ctx, deferred, &res)...)
+	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
+		metrics.Metric{Name: contract.MetricAttemptsDeferred, Value: float64(res.Deferrals), Unit: metrics.Count}); err != nil {
+		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
+	}
 	h.log.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
@@ -173,7 +183,7 @@ func (h *Handler) admission(ctx context.Context) int {
 		h.log.ErrorContext(ctx, "admission: count running executions", "error", err.Error())
 		return 0
 	}
-	c := Capacity{Max: h.opts.MaxConcurrent, Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
+	c := Capacity{Max: st.Limit(), Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
 	n := Admit(c)
 	h.log.InfoContext(ctx, "admission", "max", c.Max, "buffer", c.Buffer, "held", c.Held, "running", c.Running, "admit", n)
 	return n
@@ -297,15 +307,7 @@ func (h *Handler) deferAll(ctx context.Context, msgs []events.SQSMessage, res *r
 // the same execution name; its own deduplication id is derived from the original
 // message id, so a retried re-send within the dedup window is not duplicated.
 func (h *Handler) resend(ctx context.Context, r events.SQSMessage) error {
-	_, err := h.sqs.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               aws.String(h.opts.QueueURL),
-		MessageBody:            aws.String(r.Body),
-		MessageGroupId:         aws.String(r.Attributes["MessageGroupId"]),
-		MessageDeduplicationId: aws.String("deferred-" + r.MessageId),
-		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			AttrOriginDedupID: {DataType: aws.String("String"), StringValue: aws.String(originDedupID(r))},
-		},
-	})
+	_, err := h.sqs.SendMessage(ctx, Copy(h.opts.QueueURL, "deferred-", r))
 	if err != nil {
 		return fmt.Errorf("send copy of %s: %w", r.MessageId, err)
 	}

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
@@ -55,6 +58,30 @@ func parseRecord(r events.SQSMessage) (job, error) {
 func nonce(r events.SQSMessage) string {
 	sum := sha256.Sum256([]byte(originDedupID(r)))
 	return hex.EncodeToString(sum[:5])
+}
+
+// Copy is the SendMessage input that puts a copy of r on the queue at queueURL: the
+// same body and group, the original deduplication id as an attribute so the copy maps
+// to the same execution name, and its own deduplication id dedupPrefix + r's message
+// id, so a copy repeated within the deduplication window is dropped by the queue.
+// InvokeEnrichment's re-send of a deferred message and `enrichctl dlq redrive` use it.
+func Copy(queueURL, dedupPrefix string, r events.SQSMessage) *sqs.SendMessageInput {
+	return &sqs.SendMessageInput{
+		QueueUrl:               aws.String(queueURL),
+		MessageBody:            aws.String(r.Body),
+		MessageGroupId:         aws.String(r.Attributes["MessageGroupId"]),
+		MessageDeduplicationId: aws.String(dedupPrefix + r.MessageId),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			AttrOriginDedupID: {DataType: aws.String("String"), StringValue: aws.String(originDedupID(r))},
+		},
+	}
+}
+
+// CheckBody says why InvokeEnrichment would refuse a message body for good (nil when
+// it accepts it).
+func CheckBody(body string) error {
+	_, err := parseRecord(events.SQSMessage{Body: body})
+	return err
 }
 
 // originDedupID is the deduplication id a re-sent copy must carry.

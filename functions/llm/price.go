@@ -2,6 +2,7 @@ package llm
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
@@ -11,10 +12,19 @@ import (
 // minor version of claude-sonnet-4-5 stays) and a ':'-qualifier (:0, :200k).
 var versionSuffix = regexp.MustCompile(`(-\d{8})?(-v\d+)?(-\d+:.*|:.*)?$`)
 
-// BaseModelID strips the inference-profile prefix and the version suffix, so
+// ModelID takes the model or system inference-profile id out of a foundation-model or
+// inference-profile ARN (Converse accepts either); an id is returned as is.
+func ModelID(idOrARN string) string {
+	if strings.HasPrefix(idOrARN, "arn:") {
+		return idOrARN[strings.LastIndex(idOrARN, "/")+1:]
+	}
+	return idOrARN
+}
+
+// BaseModelID strips an ARN, the inference-profile prefix and the version suffix, so
 // us.anthropic.claude-3-haiku-20240307-v1:0 becomes anthropic.claude-3-haiku.
 func BaseModelID(modelID string) string {
-	id := contract.StripProfilePrefix(modelID)
+	id := contract.StripProfilePrefix(ModelID(modelID))
 	loc := versionSuffix.FindStringIndex(id)
 	return id[:loc[0]]
 }

@@ -9,17 +9,19 @@ import (
 
 func TestBaseModelID(t *testing.T) {
 	tests := map[string]string{
-		"openai.gpt-oss-120b-1:0":                          "openai.gpt-oss-120b",
-		"us.openai.gpt-oss-120b-1:0":                       "openai.gpt-oss-120b",
-		"global.anthropic.claude-sonnet-4-5-20250929-v1:0": "anthropic.claude-sonnet-4-5",
-		"anthropic.claude-3-haiku-20240307-v1:0":           "anthropic.claude-3-haiku",
-		"eu.amazon.nova-pro-v1:0":                          "amazon.nova-pro",
-		"anthropic.claude-3-sonnet-20240229-v1:0:200k":     "anthropic.claude-3-sonnet",
-		"google.gemma-3-27b-it":                            "google.gemma-3-27b-it",
-		"mistral.mistral-large-3-675b-instruct":            "mistral.mistral-large-3-675b-instruct",
-		"qwen.qwen3-vl-235b-a22b":                          "qwen.qwen3-vl-235b-a22b",
-		"anthropic.claude-opus-4-1-20250805-v1:0":          "anthropic.claude-opus-4-1",
-		"anthropic.claude-opus-4-6-v1":                     "anthropic.claude-opus-4-6",
+		"openai.gpt-oss-120b-1:0":                                                          "openai.gpt-oss-120b",
+		"us.openai.gpt-oss-120b-1:0":                                                       "openai.gpt-oss-120b",
+		"global.anthropic.claude-sonnet-4-5-20250929-v1:0":                                 "anthropic.claude-sonnet-4-5",
+		"anthropic.claude-3-haiku-20240307-v1:0":                                           "anthropic.claude-3-haiku",
+		"eu.amazon.nova-pro-v1:0":                                                          "amazon.nova-pro",
+		"anthropic.claude-3-sonnet-20240229-v1:0:200k":                                     "anthropic.claude-3-sonnet",
+		"google.gemma-3-27b-it":                                                            "google.gemma-3-27b-it",
+		"mistral.mistral-large-3-675b-instruct":                                            "mistral.mistral-large-3-675b-instruct",
+		"qwen.qwen3-vl-235b-a22b":                                                          "qwen.qwen3-vl-235b-a22b",
+		"anthropic.claude-opus-4-1-20250805-v1:0":                                          "anthropic.claude-opus-4-1",
+		"anthropic.claude-opus-4-6-v1":                                                     "anthropic.claude-opus-4-6",
+		"arn:aws:bedrock:us-east-1::foundation-model/openai.gpt-oss-120b-1:0":              "openai.gpt-oss-120b",
+		"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0": "amazon.nova-pro",
 		// A base id is its own base: the minor version is not a revision.
 		"anthropic.claude-sonnet-4-5": "anthropic.claude-sonnet-4-5",
 	}

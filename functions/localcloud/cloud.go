@@ -52,6 +52,7 @@ type Cloud struct {
 	endpoint  string
 	functions *functions
 	bedrock   *bedrockemu.Emulator
+	control   *ControlPlane
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -101,9 +102,10 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
+		control:   newControlPlane(),
 		log:       log,
 	}
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, authorizer{m.authorizer}, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, authorizer{m.authorizer}, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)
@@ -144,8 +146,17 @@ func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
 // RegisterFunction makes Lambda Invoke of name (or any ARN of it) call h.
 func (c *Cloud) RegisterFunction(name string, h Handler) { c.functions.register(name, h) }
 
+// SetReservedConcurrency caps the concurrent invocations of the function name at n,
+// as its reserved concurrency does in Lambda: an Invoke above it gets 429
+// TooManyRequestsException. n <= 0 removes the cap.
+func (c *Cloud) SetReservedConcurrency(name string, n int) { c.functions.setReserved(name, n) }
+
 // Bedrock is the Converse emulator, to set faults and read the call log.
 func (c *Cloud) Bedrock() *bedrockemu.Emulator { return c.bedrock }
+
+// ControlPlane answers the Bedrock, Service Quotas and Lambda account calls moto
+// lacks; set its answers to model the account.
+func (c *Cloud) ControlPlane() *ControlPlane { return c.control }
 
 // Close stops the SQS mappings, the gateway and moto, and removes the temp dir.
 func (c *Cloud) Close() error {

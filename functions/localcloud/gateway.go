@@ -14,6 +14,7 @@ import (
 type gateway struct {
 	functions *functions
 	bedrock   http.Handler
+	control   *ControlPlane
 	auth      authorizer // the caller's policy decides Invoke and Converse, as on AWS
 	moto      *httputil.ReverseProxy
 	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
@@ -22,7 +23,7 @@ type gateway struct {
 	dynamo sync.Mutex
 }
 
-func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, auth authorizer, log *slog.Logger) *gateway {
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, auth authorizer, log *slog.Logger) *gateway {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(motoURL)
@@ -35,12 +36,15 @@ func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, auth aut
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return &gateway{functions: fns, bedrock: bedrock, auth: auth, moto: proxy}
+	return &gateway{functions: fns, bedrock: bedrock, control: control, auth: auth, moto: proxy}
 }
 
 // ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
 // "//" or "..") and a function name may be an escaped ARN.
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.control.serve(w, r) {
+		return
+	}
 	if r.Method == http.MethodPost {
 		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 		if len(parts) == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" {

@@ -41,7 +41,44 @@ func JSONHandler[In, Out any](fn func(context.Context, In) (Out, error)) Handler
 type functions struct {
 	mu       sync.RWMutex
 	handlers map[string]Handler
+	reserved map[string]int // reserved concurrency; absent: unlimited
+	running  map[string]int // invocations in progress
 	log      *slog.Logger
+}
+
+// setReserved caps the concurrent invocations of name at n, as Lambda's
+// PutFunctionConcurrency does; n <= 0 removes the cap.
+func (f *functions) setReserved(name string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reserved == nil {
+		f.reserved, f.running = map[string]int{}, map[string]int{}
+	}
+	if n <= 0 {
+		delete(f.reserved, name)
+		return
+	}
+	f.reserved[name] = n
+}
+
+// admit counts an invocation of name in, or refuses it when the function already
+// runs as many as its reserved concurrency; release counts it out.
+func (f *functions) admit(name string) (release func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	limit, capped := f.reserved[name]
+	if !capped {
+		return func() {}, true
+	}
+	if f.running[name] >= limit {
+		return nil, false
+	}
+	f.running[name]++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.running[name]--
+	}, true
 }
 
 func (f *functions) register(name string, h Handler) {
@@ -103,6 +140,16 @@ func (f *functions) serveInvoke(w http.ResponseWriter, r *http.Request, rawName 
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
+	release, ok := f.admit(name)
+	if !ok {
+		// Lambda's answer above the reserved concurrency: a throttle, not a function error.
+		w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{
+			"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded.",
+		})
+		return
+	}
+	defer release()
 	// Handlers see the Lambda context they would see in AWS (request id, function ARN).
 	requestID := rand.Text()
 	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{

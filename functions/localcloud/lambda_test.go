@@ -1,10 +1,20 @@
 package localcloud
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
@@ -50,5 +60,58 @@ func TestErrorType(t *testing.T) {
 		if got := errorMessage(tt.err); got != tt.wantMsg {
 			t.Errorf("errorMessage(%v) = %q, want %q", tt.err, got, tt.wantMsg)
 		}
+	}
+}
+
+// Above its reserved concurrency a function is throttled as Lambda throttles it:
+// 429 TooManyRequestsException with the reservation as the reason, seen by the real
+// SDK client; below it, invocations run.
+func TestReservedConcurrencyThrottles(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 8)
+	f := &functions{handlers: map[string]Handler{}, log: slog.New(slog.DiscardHandler)}
+	f.register("work", func(ctx context.Context, _ []byte) ([]byte, error) {
+		started <- struct{}{}
+		<-release
+		return []byte(`"done"`), nil
+	})
+	f.setReserved("work", 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveInvoke(w, r, "work") }))
+	defer srv.Close()
+	client := lambda.New(lambda.Options{
+		Region: Region, BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RetryMaxAttempts: 1,
+	})
+	invoke := func() error {
+		_, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("work")})
+		return err
+	}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- invoke() }()
+	}
+	<-started
+	<-started
+	err := invoke()
+	var tooMany *lambdatypes.TooManyRequestsException
+	if !errors.As(err, &tooMany) || tooMany.Reason != lambdatypes.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded {
+		t.Fatalf("third concurrent invoke: %v, want TooManyRequestsException (reserved concurrency)", err)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusTooManyRequests {
+		t.Fatalf("status of the throttle: %v, want 429", err)
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := invoke(); err != nil {
+		t.Fatalf("invoke after the others ended: %v", err)
+	}
+	f.setReserved("work", 0)
+	if _, ok := f.admit("work"); !ok {
+		t.Fatal("no cap after removing the reservation")
 	}
 }

@@ -124,7 +124,32 @@ def _parse_once():
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse_cached)
 
 
-_parse_once()
+def _after_import(name, patch):
+    """Run patch once module name is imported: the Step Functions interpreter takes
+    seconds to import, and a local cloud that never runs a state machine should not
+    wait for it at start."""
+    import importlib.abc
+    import importlib.util
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            exec_module = spec.loader.exec_module
+
+            def exec_then_patch(module):
+                exec_module(module)
+                patch()
+
+            spec.loader.exec_module = exec_then_patch
+            return spec
+
+    sys.meta_path.insert(0, Hook())
+
+
+_after_import("moto.stepfunctions.parser.asl.parse.asl_parser", _parse_once)
 
 # --- profiling (performance work): LOCALCLOUD_PROFILE=file profiles every thread ---
 

@@ -443,3 +443,55 @@ func TestRacingConditionalWritesOneWins(t *testing.T) {
 		}
 	}
 }
+
+// A batch that takes longer than the queue's visibility timeout cannot be deleted
+// (SQS FIFO: "The receipt handle has expired"): the message is delivered again even
+// though the handler succeeded. moto alone deletes it with the stale handle.
+func TestSQSMappingExpiredReceiptHandle(t *testing.T) {
+	ctx := context.Background()
+	c := localcloud.Shared(t)
+	q := sqs.NewFromConfig(config(t))
+	created, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String("mapping-expiry-test.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "VisibilityTimeout": "1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(created.QueueUrl)
+	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("slow"),
+		MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	deliveries := make(chan string, 4)
+	var n atomic.Int32
+	handler := func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		if n.Add(1) == 1 {
+			time.Sleep(1500 * time.Millisecond) // past the visibility timeout
+		}
+		for _, r := range ev.Records {
+			deliveries <- r.Attributes["ApproximateReceiveCount"]
+		}
+		return events.SQSEventResponse{}, nil
+	}
+	m, err := c.StartSQSMapping(ctx, localcloud.MappingConfig{QueueURL: url, BatchSize: 1, MaxConcurrency: 1, Handler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	for _, want := range []string{"1", "2"} {
+		select {
+		case got := <-deliveries:
+			if got != want {
+				t.Fatalf("delivery with receive count %s, want %s", got, want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no delivery %s: the slow batch's expired receipt handle deleted the message", want)
+		}
+	}
+	select {
+	case got := <-deliveries:
+		t.Fatalf("a third delivery (receive count %s): the fast one was not deleted", got)
+	case <-time.After(3 * time.Second):
+	}
+}

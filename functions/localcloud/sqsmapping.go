@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,7 +26,10 @@ type MappingConfig struct {
 // Mapping polls a queue like Lambda's event source mapping with
 // ReportBatchItemFailures: it deletes the messages of a batch the handler did not
 // report as failed; a handler error or crash leaves the whole batch to reappear after
-// the visibility timeout.
+// the visibility timeout. A batch that outlives the queue's visibility timeout cannot
+// be deleted: a FIFO queue refuses an expired receipt handle ("The receipt handle has
+// expired"), so its messages are delivered again. moto deletes with any handle a
+// message ever had, so the mapping enforces the expiry itself.
 type Mapping struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -47,12 +51,17 @@ func (c *Cloud) StartSQSMapping(ctx context.Context, mc MappingConfig) (*Mapping
 	client := sqs.NewFromConfig(cfg)
 	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(mc.QueueURL),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn, sqstypes.QueueAttributeNameVisibilityTimeout},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqs mapping: queue arn: %w", err)
+		return nil, fmt.Errorf("sqs mapping: queue attributes: %w", err)
 	}
-	p := poller{cfg: mc, sqs: client, arn: attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], log: c.log}
+	visibility, err := strconv.Atoi(attrs.Attributes[string(sqstypes.QueueAttributeNameVisibilityTimeout)])
+	if err != nil {
+		return nil, fmt.Errorf("sqs mapping: visibility timeout of %s: %w", mc.QueueURL, err)
+	}
+	p := poller{cfg: mc, sqs: client, arn: attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], log: c.log,
+		visibility: time.Duration(visibility) * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	m := &Mapping{cancel: cancel}
 	for range mc.MaxConcurrency {
@@ -73,10 +82,11 @@ func (m *Mapping) Stop() {
 }
 
 type poller struct {
-	cfg MappingConfig
-	sqs *sqs.Client
-	arn string
-	log *slog.Logger
+	cfg        MappingConfig
+	sqs        *sqs.Client
+	arn        string
+	log        *slog.Logger
+	visibility time.Duration // the queue's: how long a receipt handle stays valid
 }
 
 func (p poller) run(ctx context.Context) {
@@ -99,13 +109,14 @@ func (p poller) run(ctx context.Context) {
 			continue
 		}
 		if len(out.Messages) > 0 {
-			p.deliver(ctx, out.Messages)
+			p.deliver(ctx, out.Messages, time.Now())
 		}
 	}
 }
 
-// deliver hands one batch to the handler and deletes what succeeded.
-func (p poller) deliver(ctx context.Context, msgs []sqstypes.Message) {
+// deliver hands one batch, received at received, to the handler and deletes what
+// succeeded while the receipt handles are valid.
+func (p poller) deliver(ctx context.Context, msgs []sqstypes.Message, received time.Time) {
 	event := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
 	for i, m := range msgs {
 		event.Records[i] = p.record(m)
@@ -126,6 +137,11 @@ func (p poller) deliver(ctx context.Context, msgs []sqstypes.Message) {
 		}
 	}
 	if len(entries) == 0 {
+		return
+	}
+	if took := time.Since(received); took >= p.visibility {
+		p.log.Warn("sqs mapping delete refused: the receipt handles have expired; the messages are delivered again",
+			"queue", p.cfg.QueueURL, "messages", len(entries), "batch_took", took.String(), "visibility_timeout", p.visibility.String())
 		return
 	}
 	// The batch succeeded: delete it even when the mapping is being stopped.

@@ -14,15 +14,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/controller"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/manifest"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -41,6 +44,9 @@ type Options struct {
 	// Roles, when set, edits the roles before they are created (a test removes a
 	// statement to show the call that needs it is refused).
 	Roles func([]spec.Role) []spec.Role
+	// StuckAfter is the age from which the cleanup sweep's reaper checks a
+	// non-terminal job (default: the stack's lock timeout).
+	StuckAfter time.Duration
 }
 
 // Stack is a pipeline deployed in a local cloud.
@@ -139,7 +145,15 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
-	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(enrich.Handle))
+	pass := controller.Pass(enrich.Handle)
+	if s.AdaptiveConcurrency {
+		// The controller runs in the pass, with EnrichPartition's role.
+		ctl := controller.New(semaphore.New(dynamodb.NewFromConfig(roleCfg(enrichpartition.Spec)), names.SemaphoreTable), controller.FromStack(s),
+			names.Stack, m, logFor(enrichpartition.Spec))
+		pass = ctl.Observing(pass)
+	}
+	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(pass))
+	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 
 	invokeOpts, err := invoke.Spec.For(st)
 	if err != nil {
@@ -158,6 +172,10 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
+	cleanupOpts.StuckAfter = o.StuckAfter
+	if err != nil {
+		return nil, err
+	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
 		Discover: discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
@@ -172,6 +190,9 @@ type Schedule struct {
 	// Events is how often ended executions are looked up and their status-change
 	// events delivered to CleanupLocks (0: never; see StatusEvents).
 	Events time.Duration
+	// Delivery makes those events late, duplicated, reordered or lost as AWS may
+	// (zero: each delivered once).
+	Delivery Delivery
 }
 
 // Start runs the event source mapping (queue → InvokeEnrichment) and the schedules
@@ -220,7 +241,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 		_, err := st.Cleanup.Sweep(ctx)
 		return err
 	})
-	events := st.NewStatusEvents()
+	events := st.NewStatusEventsWith(sch.Delivery)
 	every(sch.Events, "status-change events", func(ctx context.Context) error {
 		_, err := events.Poll(ctx)
 		return err

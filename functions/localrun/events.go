@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -17,16 +18,21 @@ var endedStatuses = cleanup.ForwardedStatuses
 
 // StatusEvents stands in for the EventBridge rule that sends Step Functions status
 // changes to CleanupLocks: moto emits no events, so Poll lists the executions that
-// ended in a forwarded status and delivers each one once. Poll is not safe for
-// concurrent use.
+// ended in a forwarded status and delivers their events as Delivery says. Poll is
+// not safe for concurrent use.
 type StatusEvents struct {
-	st        *Stack
-	delivered map[string]bool // execution ARNs already handed to cleanup
+	st      *Stack
+	seen    map[string]bool // execution ARNs whose end was noticed
+	pending *deliveries
 }
 
-// NewStatusEvents returns a poller with nothing delivered yet.
-func (st *Stack) NewStatusEvents() *StatusEvents {
-	return &StatusEvents{st: st, delivered: map[string]bool{}}
+// NewStatusEvents returns a poller with nothing delivered yet that delivers every
+// event exactly once, on the first poll after the execution ended.
+func (st *Stack) NewStatusEvents() *StatusEvents { return st.NewStatusEventsWith(Delivery{}) }
+
+// NewStatusEventsWith returns a poller delivering events as d says.
+func (st *Stack) NewStatusEventsWith(d Delivery) *StatusEvents {
+	return &StatusEvents{st: st, seen: map[string]bool{}, pending: newDeliveries(d, time.Now)}
 }
 
 // statusChangeEvent is the EventBridge envelope of a Step Functions status change.
@@ -55,12 +61,11 @@ type statusDetail struct {
 	Cause           *string `json:"cause"`
 }
 
-// Poll delivers the status change of every newly ended execution and returns how many
-// it delivered. A delivery that fails is tried again on the next poll, as EventBridge
-// retries an asynchronous invoke.
+// Poll notices the executions that ended since the last poll, then delivers every
+// event that is due, and returns how many it delivered. A delivery that fails is
+// tried again on the next poll, as EventBridge retries an asynchronous invoke.
 func (e *StatusEvents) Poll(ctx context.Context) (int, error) {
 	c := sfn.NewFromConfig(e.st.Config)
-	n := 0
 	for _, status := range endedStatuses {
 		p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{
 			StateMachineArn: aws.String(e.st.Resources.StateMachineARN), StatusFilter: status,
@@ -68,22 +73,26 @@ func (e *StatusEvents) Poll(ctx context.Context) (int, error) {
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return n, fmt.Errorf("list %s executions: %w", status, err)
+				return 0, fmt.Errorf("list %s executions: %w", status, err)
 			}
 			for _, x := range page.Executions {
-				arn := aws.ToString(x.ExecutionArn)
-				if e.delivered[arn] {
-					continue
+				if arn := aws.ToString(x.ExecutionArn); !e.seen[arn] {
+					e.seen[arn] = true
+					e.pending.add(arn)
 				}
-				if err := e.deliver(ctx, c, arn); err != nil {
-					return n, err
-				}
-				e.delivered[arn] = true
-				n++
 			}
 		}
 	}
-	return n, nil
+	due := e.pending.due()
+	for n, arn := range due {
+		if err := e.deliver(ctx, c, arn); err != nil {
+			for _, later := range due[n:] {
+				e.pending.retry(later)
+			}
+			return n, err
+		}
+	}
+	return len(due), nil
 }
 
 // deliver describes the execution (the list has no input) and hands its event to

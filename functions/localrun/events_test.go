@@ -63,7 +63,7 @@ func TestStatusEventsReleaseAbortedHolder(t *testing.T) {
 		TableName:                 aws.String(st.Names.SemaphoreTable),
 		Key:                       map[string]dbtypes.AttributeValue{contract.SemaphoreKey: &dbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
 		UpdateExpression:          aws.String("SET #c = :one, #h = :now"),
-		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount, "#h": name},
+		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount, "#h": semaphore.HolderAttribute(name)},
 		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":one": &dbtypes.AttributeValueMemberN{Value: "1"}, ":now": &dbtypes.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339)}},
 	}); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,9 @@ type Result struct {
 	AnswerSource string   `json:"answer_source"` // bedrock, offline or replay
 }
 
+// cloudNames display pass1's cloud vocabulary.
+var cloudNames = map[string]string{"aws": "AWS", "azure": "Azure", "gcp": "GCP", "oracle_cloud": "Oracle Cloud", "ibm_cloud": "IBM Cloud", "alibaba_cloud": "Alibaba Cloud"}
+
 // topSkills is how many skills a result shows.
 const topSkills = 3
 
@@ -48,7 +52,10 @@ func Results(ctx context.Context, store *bronze.Store, jobs []status.Job) ([]Res
 			return nil, err
 		}
 		x := e.Extraction
-		skills := append(append([]string{}, x.Skills.MustHaveHard...), x.Skills.CloudProviders...)
+		skills := slices.Clone(x.Skills.MustHaveHard)
+		for _, c := range x.Skills.CloudProviders {
+			skills = append(skills, cloudNames[c])
+		}
 		out = append(out, Result{
 			JobPostingID: j.ID, Title: meta.JobTitle, Location: meta.JobLocation,
 			Salary: salary(x.Compensation), WorkModel: deref(x.WorkModel.WorkModelStated),

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
@@ -44,6 +45,7 @@ var env struct {
 	db       *dynamodb.Client
 	status   *status.Store
 	sem      *semaphore.Semaphore
+	sqs      *sqs.Client
 
 	mu    sync.Mutex
 	crash map[string]bool // jobs whose EnrichPartition invocation crashes the runtime
@@ -120,6 +122,7 @@ func setup(c *localcloud.Cloud) error {
 	env.sfn, env.s3, env.db = sfn.NewFromConfig(cfg), s3.NewFromConfig(cfg), db
 	env.status = status.New(db, n.StatusTable)
 	env.sem = semaphore.New(db, n.SemaphoreTable)
+	env.sqs = sqs.NewFromConfig(cfg)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package pipelinetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
@@ -195,6 +197,19 @@ func TestForceRerunsEveryPass(t *testing.T) {
 		}
 	}
 	requireSlotsFree(t)
+
+	// D4: a forced run that fails at pass2 leaves no record of the earlier run's pass2 and
+	// pass3, so the retry cannot resume on a mix of old and new results.
+	c.Bedrock().SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: job.JobPostingID, Pass: contract.Pass2, Kind: bedrockemu.ReasoningOnly}}})
+	t.Cleanup(func() { c.Bedrock().SetFaults(bedrockemu.Faults{}) })
+	requireStatus(t, run(t, job, "a3", true), failed, workflow.StateFailed)
+	after := jobStatus(t, job.JobPostingID)
+	if _, kept := after.Passes[contract.Pass2]; kept || after.Passes[contract.Pass3] != (status.Pass{}) {
+		t.Errorf("failed forced run kept the earlier passes: %+v", after.Passes)
+	}
+	if p1 := after.Passes[contract.Pass1]; p1.CompletedAt == j.Passes[contract.Pass1].CompletedAt {
+		t.Errorf("pass1 = %+v, want the forced run's record", p1)
+	}
 }
 
 // TestSameJobTwiceAtOnce starts a second execution of a job while the first holds
@@ -288,17 +303,17 @@ func TestSlotsNeverOversubscribed(t *testing.T) {
 	requireSlotsFree(t)
 }
 
-func TestThrottledThenFailurePath(t *testing.T) {
+// T4: a pass still throttled after its retries is capacity trouble: the attempt is
+// taken back, the slot released, and the job QUEUED again under a new publication
+// whose message the execution sends itself.
+func TestThrottledIsDeferredNotCounted(t *testing.T) {
 	c := cloud(t)
 	job := putPosting(t, "700001", 800)
 	c.Bedrock().SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: job.JobPostingID, Pass: contract.Pass1, Kind: bedrockemu.Throttle}}})
 
 	e := run(t, job, "a1", false)
-	requireStatus(t, e, failed, workflow.StateFailed)
-	j := requireFailed(t, job.JobPostingID, contract.StatusFailed, 1, string(contract.Pass1))
-	if j.LastError.Error != contract.ErrNameThrottled {
-		t.Errorf("stored error %q, want %s", j.LastError.Error, contract.ErrNameThrottled)
-	}
+	requireStatus(t, e, succeeded, workflow.StateDeferred)
+	requireDeferred(t, job.JobPostingID, contract.ErrNameThrottled)
 	invocations := 0
 	for _, ev := range e.Events {
 		if d := ev.TaskScheduledEventDetails; d != nil && aws.ToString(d.ResourceType) == "lambda" {
@@ -313,6 +328,40 @@ func TestThrottledThenFailurePath(t *testing.T) {
 	}
 	if c.Bedrock().Count(job.JobPostingID, contract.Pass2) != 0 {
 		t.Error("pass2 ran after pass1 failed")
+	}
+	requireSlotsFree(t)
+}
+
+// requireDeferred checks a job the state machine deferred: QUEUED, no attempt counted,
+// no claim, and exactly one message of its new publication naming the reason.
+func requireDeferred(t *testing.T, id, reason string) {
+	t.Helper()
+	j := jobStatus(t, id)
+	if j.Overall != contract.StatusQueued || j.Attempts != 0 || j.Execution != "" || j.Publication < 1 {
+		t.Fatalf("deferred job = %+v, want QUEUED, no attempt, no claim, a publication", j)
+	}
+	var got []contract.QueueMessage
+	for {
+		out, err := env.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(env.res.QueueURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			var qm contract.QueueMessage
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &qm); err != nil {
+				t.Fatal(err)
+			}
+			if qm.Job.JobPostingID == id {
+				got = append(got, qm)
+			}
+			_, _ = env.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(env.res.QueueURL), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	if len(got) != 1 || got[0].Publication != j.Publication || got[0].Deferred != reason || got[0].Job.PostingKey != contract.PostingKey(id) {
+		t.Fatalf("messages of job %s = %+v, want one of publication %d deferred for %s", id, got, j.Publication, reason)
 	}
 }
 
@@ -392,7 +441,8 @@ func setSemaphoreCount(t *testing.T, n int) {
 }
 
 // TestSlotWaitIsBounded runs a copy of the definition that gives up after two waits
-// against a full semaphore: the job fails at step "slot" without counting an attempt.
+// against a full semaphore: the job is deferred (QUEUED again, a new message) without
+// counting an attempt (T4; before, it was FAILED and republished under the same name, L1).
 func TestSlotWaitIsBounded(t *testing.T) {
 	c := cloud(t)
 	s := env.settings
@@ -417,14 +467,11 @@ func TestSlotWaitIsBounded(t *testing.T) {
 
 	job := putPosting(t, "910001", 400)
 	e := finish(t, startOn(t, aws.ToString(out.StateMachineArn), job, "a1", false))
-	requireStatus(t, e, failed, workflow.StateFailed)
+	requireStatus(t, e, succeeded, workflow.StateDeferred)
 	if n := e.visited(workflow.StateWaitForSlot); n != s.SlotWaitAttempts {
 		t.Errorf("waited %d times, want %d", n, s.SlotWaitAttempts)
 	}
-	j := jobStatus(t, job.JobPostingID)
-	if j.Overall != contract.StatusFailed || j.Attempts != 0 || j.Execution != "" || j.LastError == nil || j.LastError.Step != "slot" || j.LastError.Error != workflow.ErrorSlotUnavailable {
-		t.Errorf("job after the bounded wait = %+v (last error %+v), want FAILED at step slot, no attempt, no claim", j, j.LastError)
-	}
+	requireDeferred(t, job.JobPostingID, workflow.ErrorSlotUnavailable)
 	if got := modelCalls(c, job.JobPostingID); got != [3]int{} {
 		t.Errorf("model called without a slot: %v", got)
 	}

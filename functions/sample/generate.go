@@ -2,6 +2,7 @@ package sample
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -42,15 +43,16 @@ var roles = []role{
 type level struct {
 	linkedIn, titleWord string
 	years               int
+	pay                 float64 // share of the country's senior pay
 }
 
 var levels = []level{
-	{"Internship", "Intern", 0},
-	{"Entry level", "Junior", 1},
-	{"Associate", "Associate", 2},
-	{"Mid-Senior level", "", 3},
-	{"Mid-Senior level", "Senior", 5},
-	{"Director", "Principal", 10},
+	{"Internship", "Intern", 0, 0.4},
+	{"Entry level", "Junior", 1, 0.6},
+	{"Associate", "Associate", 2, 0.75},
+	{"Mid-Senior level", "", 3, 0.9},
+	{"Mid-Senior level", "Senior", 5, 1},
+	{"Director", "Principal", 10, 1.3},
 }
 
 var employment = []string{"Full-time", "Full-time", "Contract", "Part-time", "Temporary"}
@@ -168,7 +170,7 @@ func (g *Generator) Row(scrapedAt time.Time) Row {
 	if strings.HasSuffix(ro.title, "(Go)") && !slices.Contains(skillList, "go") {
 		skillList = append(skillList, "go") // the title names it
 	}
-	salaryText, sMin, sMax, period := g.salary(pl)
+	salaryText, sMin, sMax, period := g.salary(pl, lv.pay)
 	text := g.description(pl, title, company, workModel, lv.years, skillList, salaryText)
 	posted := scrapedAt.Add(-time.Duration(g.pick(72*60)) * time.Minute)
 	r := Row{
@@ -232,12 +234,12 @@ var payRanges = map[string]struct {
 // salaryLocal are the yearly-range sentences in German and European Portuguese.
 var salaryLocal = map[string]string{"de": "Gehalt: EUR %.0f - %.0f pro Jahr.", "pt": "Salário: EUR %.0f a %.0f por ano."}
 
-// salary picks one of the formats seen in real postings: a structured range, an
+// salary picks, at share of the country's senior pay, one of the formats seen in real postings: a structured range, an
 // hourly rate, "around 172k" only in the text, or nothing at all. The columns hold
 // what Spark's parser would take from the text.
-func (g *Generator) salary(pl place) (text string, lo, hi *float64, period *string) {
+func (g *Generator) salary(pl place, share float64) (text string, lo, hi *float64, period *string) {
 	r := payRanges[pl.currency]
-	base := r.lo + float64(g.pick(int(r.span/100)))*100
+	base := math.Round((r.lo+float64(g.pick(int(r.span/100)))*100)*share/100) * 100
 	switch k := g.pick(5); {
 	case k <= 1:
 		format := r.format
@@ -246,7 +248,7 @@ func (g *Generator) salary(pl place) (text string, lo, hi *float64, period *stri
 		}
 		return fmt.Sprintf(format, base, base*1.25), ptr(base), ptr(base * 1.25), ptr(r.period)
 	case k == 2 && pl.currency == "USD":
-		rate := float64(40 + g.pick(80))
+		rate := math.Round(float64(40+g.pick(80)) * share)
 		return fmt.Sprintf("Pay: $%.0f - $%.0f per hour on a W2 basis.", rate, rate+15), ptr(rate), ptr(rate + 15), ptr("HOURLY")
 	case k == 3 && pl.currency == "USD":
 		return fmt.Sprintf("Compensation around %.0fk plus equity.", base/1000), nil, nil, nil

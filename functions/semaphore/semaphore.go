@@ -1,7 +1,9 @@
-// Package semaphore reads and repairs the DynamoDB slot semaphore that the state
-// machine acquires and releases. The item is `LockName = ProcessingLock` with a
-// `currentlockcount`, a `maxlockcount` and one attribute per holder, named after the
-// holding execution, whose value is the acquisition time (RFC 3339).
+// Package semaphore reads, configures and repairs the DynamoDB slot semaphore that
+// the state machine acquires and releases. The item is `LockName = ProcessingLock`
+// with a `currentlockcount`, the configured maximum `maxlockcount` (written by a
+// deploy), the controller's `effectivelimit` and its memory, and one attribute per
+// holder, named `holder:` + the holding execution, whose value is the acquisition
+// time (RFC 3339). Attributes without that prefix are never holders.
 package semaphore
 
 import (
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,10 +30,26 @@ type Holder struct {
 
 // State is one consistent read of the semaphore item.
 type State struct {
-	Count   int
-	Max     int
-	Holders []Holder // sorted by acquisition time, oldest first
+	Count int
+	Max   int // the configured maximum
+	// Effective is the controller's limit; 0 when it has never set one.
+	Effective int
+	// LimitChangedAt and SuccessStreak are the controller's memory (zero when unset).
+	LimitChangedAt time.Time
+	SuccessStreak  int
+	Holders        []Holder // sorted by acquisition time, oldest first
 }
+
+// Limit is what acquire enforces: the effective limit, never above the maximum.
+func (s State) Limit() int {
+	if s.Effective > 0 && s.Effective < s.Max {
+		return s.Effective
+	}
+	return s.Max
+}
+
+// HolderAttribute is the item attribute that records execution as a holder.
+func HolderAttribute(execution string) string { return contract.SemaphoreHolderPrefix + execution }
 
 // Semaphore is the adapter over the semaphore table.
 type Semaphore struct {
@@ -81,12 +100,22 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 			if st.Max, err = number(v); err != nil {
 				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
 			}
-		default:
-			h := Holder{Execution: name}
-			if sv, ok := v.(*types.AttributeValueMemberS); ok {
-				h.AcquiredAt, _ = time.Parse(time.RFC3339Nano, sv.Value)
+		case contract.SemaphoreLimit:
+			if st.Effective, err = number(v); err != nil {
+				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
 			}
-			st.Holders = append(st.Holders, h)
+		case contract.SemaphoreSuccessStreak:
+			if st.SuccessStreak, err = number(v); err != nil {
+				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
+			}
+		case contract.SemaphoreLimitChangedAt:
+			st.LimitChangedAt = timeOf(v)
+		default:
+			execution, ok := strings.CutPrefix(name, contract.SemaphoreHolderPrefix)
+			if !ok || execution == "" {
+				continue // not a holder: another writer's attribute is never released
+			}
+			st.Holders = append(st.Holders, Holder{Execution: execution, AcquiredAt: timeOf(v)})
 		}
 	}
 	sort.Slice(st.Holders, func(i, j int) bool {
@@ -97,6 +126,16 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 		return a.Execution < b.Execution
 	})
 	return st, nil
+}
+
+// timeOf is the RFC 3339 time stored in v, zero when it is none.
+func timeOf(v types.AttributeValue) time.Time {
+	sv, ok := v.(*types.AttributeValueMemberS)
+	if !ok {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, sv.Value)
+	return t
 }
 
 func number(v types.AttributeValue) (int, error) {
@@ -116,7 +155,7 @@ func number(v types.AttributeValue) (int, error) {
 // already at zero (a drifted counter) is removed without decrementing, so it cannot
 // stay forever.
 func (s *Semaphore) Release(ctx context.Context, execution string) (bool, error) {
-	names := map[string]string{"#h": execution, "#c": contract.SemaphoreCount}
+	names := map[string]string{"#h": HolderAttribute(execution), "#c": contract.SemaphoreCount}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       s.key(),
@@ -147,6 +186,27 @@ func (s *Semaphore) Release(ctx context.Context, execution string) (bool, error)
 	default:
 		return false, fmt.Errorf("remove holder %s: %w", execution, err)
 	}
+}
+
+// Configure writes the configured maximum, creating the item when it is missing. It
+// never touches the count, the holders or the controller's state, so a deploy that
+// runs it while executions hold slots loses nothing; acquire compares the count with
+// the new maximum from the next try on, in running executions too.
+func (s *Semaphore) Configure(ctx context.Context, maximum int) error {
+	if maximum < 1 {
+		return fmt.Errorf("configure semaphore %s: maximum %d must be at least 1", s.table, maximum)
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(),
+		UpdateExpression:          aws.String("SET #m = :max, #c = if_not_exists(#c, :zero)"),
+		ExpressionAttributeNames:  map[string]string{"#m": contract.SemaphoreMax, "#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":max": num(maximum), ":zero": num(0)},
+	})
+	if err != nil {
+		return fmt.Errorf("configure semaphore %s maximum %d: %w", s.table, maximum, err)
+	}
+	return nil
 }
 
 // Reconcile compares the count with the number of holders and returns the drift
@@ -186,4 +246,51 @@ func num(i int) types.AttributeValue { return &types.AttributeValueMemberN{Value
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+// CountSuccess adds one to the controller's success streak and returns the item as
+// it is after the addition.
+func (s *Semaphore) CountSuccess(ctx context.Context) (State, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(),
+		UpdateExpression:          aws.String("ADD #s :one"),
+		ConditionExpression:       aws.String("attribute_exists(#c)"), // never create a partial item
+		ExpressionAttributeNames:  map[string]string{"#s": contract.SemaphoreSuccessStreak, "#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return State{}, fmt.Errorf("count a success on semaphore %s: %w", s.table, err)
+	}
+	return parseState(out.Attributes)
+}
+
+// SetLimit writes the controller's new effective limit, resets its streak and
+// stamps the change, conditional on the last change being the one seen in seen: of
+// two passes deciding at once only the first changes the limit (false for the other).
+func (s *Semaphore) SetLimit(ctx context.Context, limit int, seen State, now time.Time) (bool, error) {
+	names := map[string]string{"#l": contract.SemaphoreLimit, "#t": contract.SemaphoreLimitChangedAt, "#s": contract.SemaphoreSuccessStreak}
+	values := map[string]types.AttributeValue{":l": num(limit), ":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}, ":zero": num(0)}
+	cond := "attribute_not_exists(#t)"
+	if !seen.LimitChangedAt.IsZero() {
+		cond = "#t = :seen"
+		values[":seen"] = &types.AttributeValueMemberS{Value: seen.LimitChangedAt.UTC().Format(time.RFC3339Nano)}
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(),
+		UpdateExpression:          aws.String("SET #l = :l, #t = :now, #s = :zero"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case isConditionFailed(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("set semaphore %s limit to %d: %w", s.table, limit, err)
+	}
 }

@@ -22,18 +22,27 @@ func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{
 func TestParseState(t *testing.T) {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	st, err := parseState(map[string]types.AttributeValue{
-		contract.SemaphoreKey:   s(contract.SemaphoreLockName),
-		contract.SemaphoreCount: num(3),
-		contract.SemaphoreMax:   num(5),
-		"job-2-b":               s("2026-11-28T10:00:01.500Z"),
-		"job-1-a":               s("2026-11-28T10:00:00+00:00"),
-		"job-3-c":               s("not a time"),
+		contract.SemaphoreKey:      s(contract.SemaphoreLockName),
+		contract.SemaphoreCount:    num(3),
+		contract.SemaphoreMax:      num(5),
+		contract.SemaphoreLimit:    num(4),
+		HolderAttribute("job-2-b"): s("2026-11-28T10:00:01.500Z"),
+		HolderAttribute("job-1-a"): s("2026-11-28T10:00:00+00:00"),
+		HolderAttribute("job-3-c"): s("not a time"),
+		// Not holders: an unprefixed name, a bare prefix, the controller's memory.
+		"job-4-d":                        s("2026-11-28T10:00:00Z"),
+		contract.SemaphoreHolderPrefix:   s("2026-11-28T10:00:00Z"),
+		contract.SemaphoreLimitChangedAt: s("2026-11-28T09:00:00Z"),
+		contract.SemaphoreSuccessStreak:  num(7),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Count != 3 || st.Max != 5 || len(st.Holders) != 3 {
+	if st.Count != 3 || st.Max != 5 || st.Effective != 4 || st.Limit() != 4 || st.SuccessStreak != 7 || len(st.Holders) != 3 {
 		t.Fatalf("state %+v", st)
+	}
+	if !st.LimitChangedAt.Equal(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("limit changed at %v", st.LimitChangedAt)
 	}
 	// The unparseable time sorts first (zero), so a sweep treats it as the oldest.
 	want := []string{"job-3-c", "job-1-a", "job-2-b"}
@@ -77,7 +86,7 @@ func newSemaphore(t *testing.T, count int, holders map[string]time.Time) *Semaph
 		contract.SemaphoreMax:   num(s.MaxConcurrentExecutions),
 	}
 	for name, at := range holders {
-		item[name] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+		item[HolderAttribute(name)] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(names.SemaphoreTable), Item: item}); err != nil {
@@ -162,5 +171,76 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("count %d holders %d, want %d and %d", st.Count, len(st.Holders), tt.wantCount, tt.holders)
 			}
 		})
+	}
+}
+
+func TestLimit(t *testing.T) {
+	for _, tc := range []struct{ max, effective, want int }{
+		{5, 0, 5}, // never set by the controller
+		{5, 3, 3},
+		{5, 5, 5},
+		{2, 4, 2}, // a deploy lowered the maximum below the effective limit
+	} {
+		if got := (State{Max: tc.max, Effective: tc.effective}).Limit(); got != tc.want {
+			t.Errorf("Limit(max %d, effective %d) = %d, want %d", tc.max, tc.effective, got, tc.want)
+		}
+	}
+}
+
+// TestStrayAttributesAreNotHolders: an attribute of the item that is not a holder
+// (the controller's, an operator's note, a holder written without the prefix) is
+// never counted, released or reconciled as a holder (issue 11, S3).
+func TestStrayAttributesAreNotHolders(t *testing.T) {
+	ctx := t.Context()
+	sem := newSemaphore(t, 1, map[string]time.Time{"job-1-a": time.Now()})
+	if _, err := sem.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(sem.table), Key: sem.key(),
+		UpdateExpression:          aws.String("SET #note = :t, #lim = :n"),
+		ExpressionAttributeNames:  map[string]string{"#note": "note", "#lim": contract.SemaphoreLimit},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: time.Now().Format(time.RFC3339)}, ":n": num(3)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sem.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Holders) != 1 || st.Holders[0].Execution != "job-1-a" {
+		t.Fatalf("holders %+v, want only job-1-a", st.Holders)
+	}
+	if released, err := sem.Release(ctx, "note"); err != nil || released {
+		t.Fatalf("Release(note) = %v, %v; want nothing released", released, err)
+	}
+	if drift, err := sem.Reconcile(ctx, true); err != nil || drift != 0 {
+		t.Fatalf("Reconcile = %d, %v; want no drift", drift, err)
+	}
+	if st, err = sem.Read(ctx); err != nil || st.Count != 1 || st.Effective != 3 {
+		t.Fatalf("after reconcile: %+v, %v", st, err)
+	}
+}
+
+// TestConfigure: a deploy sets the maximum and keeps the count, the holders and the
+// controller's limit; on a missing item it creates one with a zero count.
+func TestConfigure(t *testing.T) {
+	ctx := t.Context()
+	sem := newSemaphore(t, 2, map[string]time.Time{"job-1-a": time.Now(), "job-2-b": time.Now()})
+	if err := sem.Configure(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sem.Read(ctx)
+	if err != nil || st.Max != 1 || st.Count != 2 || len(st.Holders) != 2 || st.Limit() != 1 {
+		t.Fatalf("after Configure(1): %+v, %v", st, err)
+	}
+	if _, err := sem.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(sem.table), Key: sem.key()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sem.Configure(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = sem.Read(ctx); err != nil || st.Max != 4 || st.Count != 0 || len(st.Holders) != 0 {
+		t.Fatalf("after Configure(4) of a missing item: %+v, %v", st, err)
+	}
+	if err := sem.Configure(ctx, 0); err == nil {
+		t.Fatal("Configure(0) must be refused")
 	}
 }

@@ -21,6 +21,10 @@ const (
 	// acquire state retries the failed condition with a growing, uncapped backoff
 	// (3 s, ×1.5, 100 attempts) before failing.
 	Original Policy = "original"
+	// Adaptive is Ours with the concurrency controller moving the effective limit.
+	Adaptive Policy = "adaptive"
+	// Fixed is Ours with the limit fixed at the configured maximum (no controller).
+	Fixed Policy = "fixed"
 )
 
 // The original system's retry of the lock acquisition (inventory §4).

@@ -35,6 +35,9 @@ type Options struct {
 	Jobs     int
 	Latency  time.Duration // of every model call
 	RPM      int           // the emulator's requests-per-minute quota
+	TPM      int           // the emulator's tokens-per-minute quota (0: none)
+	// Capacity changes the emulator's quotas during the run (hidden from the stack).
+	Capacity []QuotaStep
 	Seed     uint64
 	Timeout  time.Duration // of the wait for every job (default 10 minutes)
 	Log      *slog.Logger
@@ -65,6 +68,7 @@ type Result struct {
 	ModelCalls          int     `json:"model_calls"`
 	Throttled           int     `json:"throttled"`
 	PeakSlots           int     `json:"peak_slots"`
+	Capacity
 }
 
 // Efficiency is the achieved share of the bound.
@@ -117,9 +121,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	s := Scale(o.Settings, factor)
 	s.BronzeBucket, s.SilverBucket = contract.Project+"-"+s.Stack+"-bronze", contract.Project+"-"+s.Stack+"-silver"
 	s.MaxJobsPerPartition = max(s.MaxJobsPerPartition, o.Jobs)
-	if o.Policy == Original {
+	switch o.Policy {
+	case Original:
 		s.AdmissionBuffer = o.Jobs // no admission control: every message starts its execution
+	case Adaptive, Fixed:
+		s.AdaptiveConcurrency = o.Policy == Adaptive
 	}
+	s.ConcurrencyCooldown = max(time.Second, scaled(s.ConcurrencyCooldown, factor).Round(time.Second))
 	res := Result{
 		Policy: o.Policy, Jobs: o.Jobs, Concurrency: s.MaxConcurrentExecutions, Latency: o.Latency, RPM: o.RPM, Scale: factor,
 		BoundPerMinute: Bound(o.RPM, s.MaxConcurrentExecutions, o.Latency),
@@ -148,12 +156,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, fmt.Errorf("deploy the original-policy definition: %w", err)
 		}
 	}
-	cloud.Bedrock().SetFaults(bedrockemu.Faults{Latency: o.Latency, RequestsPerMinute: o.RPM})
+	cloud.Bedrock().SetFaults(bedrockemu.Faults{Latency: o.Latency, RequestsPerMinute: o.RPM, TokensPerMinute: o.TPM})
 	published, err := publish(ctx, st, o.Jobs, o.Seed)
 	if err != nil {
 		return res, err
 	}
 	start := time.Now()
+	quotas := append([]QuotaStep{{RPM: o.RPM, TPM: o.TPM}}, o.Capacity...)
+	stopQuotas := changeQuotas(ctx, cloud.Bedrock(), start, o.Capacity)
+	defer stopQuotas()
 	stop, err := st.Start(ctx, localrun.Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}, o.Log)
 	if err != nil {
 		return res, err
@@ -164,6 +175,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	p, err := st.Wait(wctx, published, time.Second, nil)
 	res.Wall, res.PeakSlots = time.Since(start), p.PeakSlots
 	stop()
+	stopQuotas()
 	if err != nil {
 		return res, err
 	}
@@ -191,10 +203,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.ExecutionsPerJob = float64(res.Executions) / float64(published)
 	res.TransitionsPerJob = float64(res.Transitions) / float64(published)
-	for _, c := range cloud.Bedrock().Calls() {
+	calls := cloud.Bedrock().Calls()
+	for _, c := range calls {
 		res.ModelCalls++
 		if c.Outcome == string(bedrockemu.Throttle) {
 			res.Throttled++
+		}
+	}
+	res.Capacity = capacityUse(calls, start, quotas)
+	for _, h := range hs {
+		if h.lostToThrottling {
+			res.AttemptsLostToThrottling++
 		}
 	}
 	return res, nil
@@ -243,6 +262,8 @@ type history struct {
 	transitions int
 	retried     bool
 	hold        time.Duration // from the slot's acquisition to its release; 0 when none
+	// lostToThrottling: a pass failed the attempt with the model's throttling error.
+	lostToThrottling bool
 }
 
 // readHistory counts transitions as Step Functions bills them: one per state entered
@@ -251,6 +272,7 @@ func readHistory(ctx context.Context, c *sfn.Client, arn string) (history, error
 	var h history
 	var taskEntered, scheduled int
 	var acquired time.Time
+	lastError := ""
 	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -260,6 +282,9 @@ func readHistory(ctx context.Context, c *sfn.Client, arn string) (history, error
 		for _, ev := range page.Events {
 			if ev.Type == sfntypes.HistoryEventTypeTaskScheduled {
 				scheduled++
+			}
+			if f := ev.TaskFailedEventDetails; f != nil {
+				lastError = aws.ToString(f.Error)
 			}
 			d := ev.StateEnteredEventDetails
 			if d == nil {
@@ -277,6 +302,8 @@ func readHistory(ctx context.Context, c *sfn.Client, arn string) (history, error
 				if !acquired.IsZero() {
 					h.hold = aws.ToTime(ev.Timestamp).Sub(acquired)
 				}
+			case workflow.PassFailed(contract.Pass1), workflow.PassFailed(contract.Pass2), workflow.PassFailed(contract.Pass3):
+				h.lostToThrottling = h.lostToThrottling || lastError == contract.ErrNameThrottled
 			}
 		}
 	}

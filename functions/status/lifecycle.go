@@ -25,7 +25,7 @@ import (
 //
 // Three rules keep a job live:
 //   - every hand-over to a new message or execution (Queue, QueueForced, Requeue,
-//     Retry) adds one to the publication counter, and the execution is named
+//     Retry, Defer, DeferAttempt) adds one to the publication counter, and the execution is named
 //     after it (contract.PublicationName): a name is never offered twice;
 //   - a writer that may be retried after a lost acknowledgement writes its token, and
 //     its condition accepts its own committed write (the mark is idempotent);
@@ -124,6 +124,20 @@ var (
 		Update:    "SET #st = :pending, #ex = :exec, #up = :now, #cr = if_not_exists(#cr, :now), #at = if_not_exists(#at, :zero)",
 		Condition: "(attribute_not_exists(#ex) OR #ex = :exec) AND (attribute_not_exists(#pub) OR #pub = :pub OR :pub = :zero) AND (:force = :yes OR (NOT (#st IN (:completed, :permfailed)) AND (attribute_not_exists(#at) OR #at < :max)))",
 	}
+	Defer = Transition{
+		Name: "Defer", Writers: []string{ByStateMachine},
+		Comment: "no slot: capacity trouble, not the job's; the claim is given back uncounted and the state machine sends a new message",
+		From:    []string{contract.StatusPending}, To: contract.StatusQueued,
+		Update:    "SET #st = :queued, #up = :now, #tok = :exec REMOVE #ex ADD #pub :one",
+		Condition: "#ex = :exec AND #st = :pending",
+	}
+	DeferAttempt = Transition{
+		Name: "DeferAttempt", Writers: []string{ByStateMachine},
+		Comment: "throttled or breaker open after the pass's own retries: the attempt is taken back, the slot released and a new message sent",
+		From:    []string{contract.StatusInProgress}, To: contract.StatusQueued,
+		Update:    "SET #st = :queued, #up = :now, #tok = :exec, #at = #at - :one REMOVE #ex ADD #pub :one",
+		Condition: "#ex = :exec AND #st = :inprogress",
+	}
 	Count = Transition{
 		Name: "Count", Writers: []string{ByStateMachine},
 		Comment: "the attempt is counted: attempts is set to the claimed value plus one, so a retried write counts once",
@@ -159,6 +173,13 @@ var (
 		Update:    "SET #st = :queued, #at = :zero, #up = :now, #tok = :token REMOVE #ex ADD #pub :one",
 		Condition: "(#st = :seen AND #up = :seenat) OR (#st = :queued AND #tok = :token)",
 	}
+	Forget = Transition{
+		Name: "Forget", Writers: []string{ByStateMachine},
+		Comment:   "a forced run forgets the recorded passes before running them again, so a failure cannot leave old and new prompt versions mixed",
+		From:      []string{contract.StatusInProgress},
+		Update:    "REMOVE #pass1, #pass2, #pass3 SET #up = :now",
+		Condition: "#ex = :exec",
+	}
 	Complete = Transition{
 		Name: "Complete", Writers: []string{ByStateMachine},
 		Comment: "the last pass is recorded: the job is done and the claim given up",
@@ -176,7 +197,7 @@ var (
 )
 
 // Lifecycle lists every transition.
-var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Claim, Count, Record, Complete, Fail, GiveUp, Requeue, Retry}
+var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Claim, Defer, Count, DeferAttempt, Forget, Record, Complete, Fail, GiveUp, Requeue, Retry}
 
 // ForPass binds the #pass placeholder of Record and Complete to one pass.
 func (t Transition) ForPass(p contract.Pass) Transition {

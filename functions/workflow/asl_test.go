@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,7 +149,7 @@ func TestSlotReleasedOnEveryPath(t *testing.T) {
 	seen := map[string]bool{}
 	var walk func(string)
 	walk = func(name string) {
-		if seen[name] || name == StateReleaseSlot || name == StateReleaseOnFail {
+		if seen[name] || name == StateReleaseSlot || name == StateReleaseOnFail || name == StateReleaseToDefer {
 			return
 		}
 		seen[name] = true
@@ -160,7 +161,7 @@ func TestSlotReleasedOnEveryPath(t *testing.T) {
 		}
 	}
 	walk(StateAcquireSlot)
-	for _, release := range []string{StateReleaseSlot, StateReleaseOnFail} {
+	for _, release := range []string{StateReleaseSlot, StateReleaseOnFail, StateReleaseToDefer} {
 		task := index[release].(*Task)
 		if len(task.Catch) == 0 || task.Catch[0].ErrorEquals[0] != statesAll {
 			t.Errorf("%s must catch every error", release)
@@ -190,7 +191,9 @@ func TestPassRetryPolicies(t *testing.T) {
 		if r := retried[contract.ErrNameThrottled]; r.MaxDelaySeconds != int(s.ThrottleRetryMaxDelay.Seconds()) || r.MaxAttempts != s.ThrottleRetryAttempts {
 			t.Errorf("%s throttle retry = %+v", pass, r)
 		}
-		if len(task.Catch) != 1 || task.Catch[0].ErrorEquals[0] != statesAll || task.Catch[0].Next != PassFailed(pass) {
+		// Capacity trouble defers the job; everything else fails the attempt.
+		if len(task.Catch) != 2 || task.Catch[0].Next != StateCapacity || !slices.Contains(task.Catch[0].ErrorEquals, contract.ErrNameThrottled) ||
+			task.Catch[1].ErrorEquals[0] != statesAll || task.Catch[1].Next != PassFailed(pass) {
 			t.Errorf("%s catch = %+v", pass, task.Catch)
 		}
 	}
@@ -203,6 +206,7 @@ func TestPermissionsAreScoped(t *testing.T) {
 		"arn:aws:dynamodb:us-east-1:123456789012:table/" + n.StatusTable:    "dynamodb:UpdateItem",
 		"arn:aws:dynamodb:us-east-1:123456789012:table/" + n.SemaphoreTable: "dynamodb:UpdateItem",
 		testEnv(n).FunctionARN(n.EnrichFunction):                            "lambda:InvokeFunction",
+		"arn:aws:sqs:us-east-1:123456789012:" + n.Queue:                     "sqs:SendMessage",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("permissions = %+v, want %d statements", got, len(want))

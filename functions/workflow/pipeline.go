@@ -20,6 +20,7 @@ const (
 	StateSkipped         = "Skipped"
 	StateClaimFailed     = "ClaimFailed"
 	StateAcquireSlot     = "AcquireSlot"
+	StateConfirmSlot     = "ConfirmOwnSlot"
 	StateCountSlotWait   = "CountSlotWait"
 	StateSlotWaitLeft    = "SlotWaitLeft"
 	StateWaitForSlot     = "WaitForSlot"
@@ -27,6 +28,7 @@ const (
 	StateStartAttempt    = "StartAttempt"
 	StateStartFailed     = "StartFailed"
 	StateRoute           = "ResumeAtFirstIncompletePass"
+	StateForget          = "ForgetPassesForForce"
 	StateResumeAtPass2   = "ResumeAtPass2"
 	StateResumeAtPass3   = "ResumeAtPass3"
 	StateCheckAttempts   = "CheckAttempts"
@@ -34,11 +36,21 @@ const (
 	StateMarkPermFailed  = "MarkPermanentlyFailed"
 	StateReleaseSlot     = "ReleaseSlot"
 	StateReleaseOnFail   = "ReleaseSlotAfterFailure"
+	StateCapacity        = "CapacityTrouble"
+	StateReleaseToDefer  = "ReleaseSlotToDefer"
+	StateDeferWhich      = "AttemptCounted"
+	StateDeferJob        = "DeferJob"
+	StateDeferAttempt    = "DeferAttempt"
+	StateDeferMessage    = "DeferMessage"
+	StateSendDeferred    = "SendDeferredMessage"
+	StateDeferred        = "Deferred"
+	StateDeferFailed     = "DeferFailed"
 	StateEnriched        = "Enriched"
 	StateFailed          = "Failed"
 	ErrorEnrichment      = "EnrichmentFailed"
 	ErrorClaim           = "ClaimFailed"
 	ErrorSlotUnavailable = "SlotUnavailable"
+	ErrorDefer           = "DeferFailed"
 )
 
 // RunPass, RecordPass and PassFailed name the three states of each pass.
@@ -62,6 +74,8 @@ var (
 		"DynamoDB.RequestLimitExceeded", "DynamoDB.RequestLimitExceededException",
 		"DynamoDB.InternalServerError", "DynamoDB.InternalServerErrorException"}
 	conditionFailed = "DynamoDB.ConditionalCheckFailedException"
+	// capacityErrors end an attempt without counting it, once the retries are spent.
+	capacityErrors = []string{contract.ErrNameThrottled, contract.ErrNameCircuitOpen, "Lambda.TooManyRequestsException"}
 )
 
 // pipeline holds what every state builder needs.
@@ -98,6 +112,7 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 	m.Add(StateSkipped, &Succeed{Comment: "done, permanently failed, out of attempts, or held by another execution: no slot, no model call"})
 	m.Add(StateClaimFailed, &Fail{Error: ErrorClaim, Cause: "the status table could not be written; nothing is held"})
 	m.Add(StateAcquireSlot, p.acquireSlot())
+	m.Add(StateConfirmSlot, p.confirmSlot())
 	m.Add(StateCountSlotWait, p.countSlotWait())
 	m.Add(StateSlotWaitLeft, &Choice{
 		Choices: []Rule{{
@@ -109,16 +124,19 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 	})
 	m.Add(StateWaitForSlot, &Wait{SecondsPath: "$.claim.waitSeconds", Next: StateAcquireSlot})
 	m.Add(StateNoSlot, &Pass{
-		Result: map[string]any{
-			contract.AttrErrorStep:   "slot",
-			contract.AttrErrorDetail: fmt.Sprintf(`{"Error":%q,"Cause":"no free slot after %d waits"}`, ErrorSlotUnavailable, s.SlotWaitAttempts),
-		},
-		ResultPath: At("$.failure"),
-		Next:       StateCheckAttempts,
+		Comment:    "capacity trouble, not the job's: deferred, not counted",
+		Result:     map[string]any{"reason": ErrorSlotUnavailable},
+		ResultPath: At("$.deferral"),
+		Next:       StateReleaseToDefer,
 	})
 	m.Add(StateStartAttempt, p.startAttempt())
 	m.Add(StateStartFailed, failure("start"))
 	m.Add(StateRoute, p.route())
+	forget := p.transition(status.Forget, Params{":now": nowValue, ":exec": execValue})
+	forget.ResultPath = nil
+	forget.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed}}
+	forget.Next = RunPass(contract.Pass1)
+	m.Add(StateForget, forget)
 	m.Add(StateResumeAtPass2, &Pass{
 		Comment:    "pass1 is COMPLETED in Bronze: reuse its result",
 		Parameters: Params{"pass1": Params{"bronze_key.$": storedKey(contract.Pass1)}},
@@ -156,6 +174,7 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 	m.Add(StateMarkPermFailed, p.markFailed(status.GiveUp))
 	m.Add(StateReleaseSlot, p.releaseSlot(StateEnriched))
 	m.Add(StateReleaseOnFail, p.releaseSlot(StateFailed))
+	p.addDeferral(m)
 	m.Add(StateEnriched, &Succeed{})
 	m.Add(StateFailed, &Fail{Error: ErrorEnrichment, Cause: "an enrichment attempt failed; the job's lastError in the status table says where and why"})
 	if p.err != nil {
@@ -165,6 +184,66 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 		return nil, fmt.Errorf("pipeline definition of stack %q: %w", s.Stack, err)
 	}
 	return m, nil
+}
+
+// addDeferral adds the path of capacity trouble (no slot after the bounded wait,
+// throttling or an open breaker after the pass's own retries, Lambda throttling): the
+// slot is released, the attempt is not counted (taken back if it was), the job goes
+// back to QUEUED under a new publication and this execution sends its message
+// itself. Only a real failure of the job spends an attempt (DESIGN.md §4.11).
+func (p *pipeline) addDeferral(m *StateMachine) {
+	m.Add(StateCapacity, &Pass{
+		Parameters: Params{"reason.$": "$.error.Error"},
+		ResultPath: At("$.deferral"),
+		Next:       StateReleaseToDefer,
+	})
+	m.Add(StateReleaseToDefer, p.releaseSlot(StateDeferWhich))
+	m.Add(StateDeferWhich, &Choice{
+		Choices: []Rule{{Comment: "the attempt was counted", When: Present("$.attempt.count"), Next: StateDeferAttempt}},
+		Default: StateDeferJob,
+	})
+	for _, d := range []struct {
+		name string
+		tr   status.Transition
+	}{{StateDeferJob, status.Defer}, {StateDeferAttempt, status.DeferAttempt}} {
+		t := p.transition(d.tr, Params{":now": nowValue, ":exec": execValue})
+		t.Parameters["ReturnValues"] = "ALL_NEW"
+		t.ResultSelector = Params{"publication.$": "States.StringToJson($.Attributes." + contract.AttrPublication + ".N)"}
+		t.ResultPath = At("$.deferred")
+		t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateDeferFailed}}
+		t.Next = StateDeferMessage
+		m.Add(d.name, t)
+	}
+	m.Add(StateDeferMessage, &Pass{
+		Comment: "the queue message of the new publication (contract.QueueMessage)",
+		Parameters: Params{
+			"job.$": "$.job_data", "force.$": "$.force",
+			"publication.$": "$.deferred.publication", "deferred.$": "$.deferral.reason",
+		},
+		ResultPath: At("$.message"),
+		Next:       StateSendDeferred,
+	})
+	queueARN := p.acct.QueueARN(p.names.Queue)
+	m.Add(StateSendDeferred, &Task{
+		Comment:  "FIFO queues take no per-message delay: admission control paces the new message",
+		Resource: p.acct.IntegrationARN("sqs", "sendMessage"),
+		Parameters: Params{
+			"QueueUrl":      fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", p.acct.Region, p.acct.ID, p.names.Queue),
+			"MessageBody.$": "States.JsonToString($.message)",
+			// A group of its own: the job does not wait behind its old group.
+			"MessageGroupId.$": "States.Format('job-{}', $.job_data.job_posting_id)",
+			// Deterministic: a retried send within the dedup window is dropped.
+			"MessageDeduplicationId.$": "States.Format('job-{}-p{}-deferred', $.job_data.job_posting_id, $.deferred.publication)",
+		},
+		ResultPath:     nil,
+		TimeoutSeconds: 30,
+		Retry:          []Retry{{ErrorEquals: []string{statesAll}, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL"}},
+		Catch:          []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateDeferFailed}},
+		Next:           StateDeferred,
+		Permissions:    []Permission{{Actions: []string{"sqs:SendMessage"}, Resources: []string{queueARN}}},
+	})
+	m.Add(StateDeferred, &Succeed{Comment: "the job is QUEUED again under a new publication, its attempt not counted"})
+	m.Add(StateDeferFailed, &Fail{Error: ErrorDefer, Cause: "the deferral could not be written or sent; the cleanup reaper requeues the job"})
 }
 
 // timeoutSeconds bounds an execution so a stuck one cannot hold a slot forever: the
@@ -264,19 +343,43 @@ func (p *pipeline) claimJob() *Task {
 	return t
 }
 
-// acquireSlot takes a semaphore slot. The holder attribute is the execution name and
-// holds the acquisition time; re-entering this state on every try refreshes it.
+// holderName is the semaphore attribute of this execution's slot (prefixed, so no
+// other attribute of the item can be taken for a holder).
+var holderName = "States.Format('" + contract.SemaphoreHolderPrefix + "{}', $$.Execution.Name)"
+
+// acquireSlot takes a semaphore slot. The limits live in the item, not in this
+// definition: the configured maximum (a deploy writes it) and the controller's
+// effective limit, so a change reaches running executions at their next try. The
+// holder attribute holds the acquisition time; re-entering refreshes it.
 func (p *pipeline) acquireSlot() *Task {
 	t := p.semaphoreTask(Params{
-		"UpdateExpression":         "SET #count = #count + :one, #holder = :now",
-		"ConditionExpression":      "#count < :max AND attribute_not_exists(#holder)",
-		"ExpressionAttributeNames": Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
-		"ExpressionAttributeValues": Params{
-			":one": Params{"N": "1"},
-			":max": Params{"N": strconv.Itoa(p.s.MaxConcurrentExecutions)},
-			":now": nowValue,
+		"UpdateExpression":    "SET #count = #count + :one, #holder = :now",
+		"ConditionExpression": "attribute_not_exists(#holder) AND #count < #max AND (attribute_not_exists(#limit) OR #count < #limit)",
+		"ExpressionAttributeNames": Params{
+			"#count": contract.SemaphoreCount, "#max": contract.SemaphoreMax, "#limit": contract.SemaphoreLimit, "#holder.$": holderName,
 		},
+		"ExpressionAttributeValues": Params{":one": Params{"N": "1"}, ":now": nowValue},
 	})
+	t.ResultPath = nil
+	t.Catch = []Catch{
+		{ErrorEquals: []string{conditionFailed}, Next: StateConfirmSlot},
+		{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: StateStartFailed},
+	}
+	t.Next = StateStartAttempt
+	return t
+}
+
+// confirmSlot tells a full semaphore from a slot this execution already holds: a
+// retry of AcquireSlot whose first try committed (its answer lost) fails on its own
+// holder, and must go on with that slot instead of waiting for another (issue 11, L6).
+func (p *pipeline) confirmSlot() *Task {
+	t := p.semaphoreTask(Params{
+		"UpdateExpression":          "SET #holder = :now",
+		"ConditionExpression":       "attribute_exists(#holder)",
+		"ExpressionAttributeNames":  Params{"#holder.$": holderName},
+		"ExpressionAttributeValues": Params{":now": nowValue},
+	})
+	t.Comment = "the acquire failed: is the slot already ours?"
 	t.ResultPath = nil
 	t.Catch = []Catch{
 		{ErrorEquals: []string{conditionFailed}, Next: StateCountSlotWait},
@@ -334,7 +437,7 @@ func (p *pipeline) route() *Choice {
 	return &Choice{
 		Comment: "force re-runs every pass; otherwise skip passes already COMPLETED",
 		Choices: []Rule{
-			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: RunPass(contract.Pass1)},
+			{Comment: "force", When: Compare("$.force", BooleanEquals, true), Next: StateForget},
 			{Comment: "pass1 and pass2 completed", When: And(completed(contract.Pass1), completed(contract.Pass2)), Next: StateResumeAtPass3},
 			{Comment: "pass1 completed", When: completed(contract.Pass1), Next: StateResumeAtPass2},
 		},
@@ -384,7 +487,10 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 			},
 			{ErrorEquals: []string{contract.ErrNameTransient, contract.ErrNameStorage}, IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: "FULL"},
 		},
-		Catch:       []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)}},
+		Catch: []Catch{
+			{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity},
+			{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)},
+		},
 		Next:        RecordPass(pass),
 		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.enrichARN, p.enrichARN + ":*"}}},
 	}
@@ -457,7 +563,7 @@ func (p *pipeline) releaseSlot(next string) *Task {
 	t := p.semaphoreTask(Params{
 		"UpdateExpression":          "SET #count = #count - :one REMOVE #holder",
 		"ConditionExpression":       "attribute_exists(#holder) AND #count > :zero",
-		"ExpressionAttributeNames":  Params{"#count": contract.SemaphoreCount, "#holder.$": "$$.Execution.Name"},
+		"ExpressionAttributeNames":  Params{"#count": contract.SemaphoreCount, "#holder.$": holderName},
 		"ExpressionAttributeValues": Params{":one": Params{"N": "1"}, ":zero": Params{"N": "0"}},
 	})
 	t.ResultPath = nil

@@ -34,8 +34,9 @@ func (b *builder) tables() error {
 	}
 
 	// The item is written once and never again: a later `pulumi up` must not reset
-	// the live count or drop the holders. maxlockcount is informational; the state
-	// machine reads the limit from its definition.
+	// the live count or drop the holders. maxlockcount is the limit AcquireSlot
+	// enforces (with the controller's effectivelimit); changing it on a live stack
+	// needs semaphore.Configure, which this seed does not run (docs/architecture.md).
 	item := fmt.Sprintf(`{%q:{"S":%q},%q:{"N":"0"},%q:{"N":"%d"}}`,
 		contract.SemaphoreKey, contract.SemaphoreLockName, contract.SemaphoreCount, contract.SemaphoreMax,
 		b.s.MaxConcurrentExecutions)

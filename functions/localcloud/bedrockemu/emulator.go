@@ -104,6 +104,15 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.quota = window{}
 }
 
+// SetQuota changes the requests- and tokens-per-minute quotas and keeps everything
+// else, the calls already in the sliding window included: a capacity change in the
+// middle of a run (the simulation's hidden-capacity scenario).
+func (e *Emulator) SetQuota(rpm, tpm int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults.RequestsPerMinute, e.faults.TokensPerMinute = rpm, tpm
+}
+
 // Reset clears the call log and the faults.
 func (e *Emulator) Reset() {
 	e.SetFaults(Faults{})
@@ -266,7 +275,7 @@ func (e *Emulator) record(c Call) {
 
 // answer finds the model's text: a replayed answer, else the offline model's.
 func (e *Emulator) answer(job string, pass contract.Pass, model, user string) (text, source string, err error) {
-	name := replayName(job, pass, model)
+	name := replayName(job, pass, llm.ModelID(model)) // an ARN names the same recorded answers
 	if a, ok := e.replay[name]; ok {
 		return a, SourceReplay, nil
 	}

@@ -114,6 +114,7 @@ func TestAnswerSources(t *testing.T) {
 		{"offline", bedrockemu.Options{Offline: offline}, model, "42", bedrockemu.SourceOffline, `"extraction"`},
 		{"replay from a map", bedrockemu.Options{Offline: offline, Replay: map[bedrockemu.ReplayKey]string{{Job: "42", Pass: contract.Pass1, Model: model}: `{"extraction":{"from":"map"}}`}}, "us." + model, "42", bedrockemu.SourceReplay, `"from":"map"`},
 		{"replay from a directory", bedrockemu.Options{ReplayDir: "testdata/replay"}, model, "4201877691", bedrockemu.SourceReplay, `"replayed": true`},
+		{"replay by inference-profile ARN", bedrockemu.Options{ReplayDir: "testdata/replay"}, "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us." + model, "4201877691", bedrockemu.SourceReplay, `"replayed": true`},
 		{"replay miss falls back to offline", bedrockemu.Options{ReplayDir: "testdata/replay", Offline: offline}, model, "7", bedrockemu.SourceOffline, `"extraction"`},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,7 @@ func invalidf(format string, a ...any) error { return validationError(fmt.Sprint
 
 // validate checks a Converse request for modelID as Bedrock does.
 func validate(modelID string, req converseRequest) error {
-	m, ok := llm.Lookup(baseID(modelID))
+	m, ok := llm.Lookup(modelID)
 	if !ok {
 		return validationError("The provided model identifier is invalid.")
 	}
@@ -35,6 +35,9 @@ func validate(modelID string, req converseRequest) error {
 		return invalidf("Value '%d' at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1", n)
 	} else if m.MaxOutputTokens > 0 && n > m.MaxOutputTokens {
 		return invalidf("The maximum tokens you requested exceeds the model limit of %d. Try again with a maximum tokens value that is lower than %d.", m.MaxOutputTokens, m.MaxOutputTokens)
+	}
+	if t := req.InferenceConfig.Temperature; t != nil && (*t < 0 || *t > 1) {
+		return invalidf("Value '%v' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value between 0 and 1", *t)
 	}
 	if t := req.ServiceTier; t != nil {
 		if !slices.Contains([]string{"priority", "default", "flex", "reserved"}, t.Type) {
@@ -54,14 +57,6 @@ func validate(modelID string, req converseRequest) error {
 		return validateOutputConfig(req.OutputConfig)
 	}
 	return nil
-}
-
-// baseID takes the model id out of a foundation-model or inference-profile ARN.
-func baseID(modelID string) string {
-	if strings.HasPrefix(modelID, "arn:") {
-		return modelID[strings.LastIndex(modelID, "/")+1:]
-	}
-	return modelID
 }
 
 func validateMessages(msgs []message) error {

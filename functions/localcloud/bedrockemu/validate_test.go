@@ -74,6 +74,8 @@ func TestBedrockValidation(t *testing.T) {
 		{"maxTokens above the model limit", oss, func(r map[string]any) { r["inferenceConfig"] = map[string]any{"maxTokens": 16385} },
 			"The maximum tokens you requested exceeds the model limit of 16384. Try again with a maximum tokens value that is lower than 16384."},
 		{"maxTokens zero", oss, func(r map[string]any) { r["inferenceConfig"] = map[string]any{"maxTokens": 0} }, "at 'inferenceConfig.maxTokens' failed to satisfy constraint"},
+		{"temperature above 1", oss, func(r map[string]any) { r["inferenceConfig"] = map[string]any{"maxTokens": 100, "temperature": 1.5} },
+			"at 'inferenceConfig.temperature' failed to satisfy constraint"},
 		{"flex where offered", oss, func(r map[string]any) { r["serviceTier"] = map[string]any{"type": "flex"} }, ""},
 		{"flex where not offered", "google.gemma-3-27b-it", func(r map[string]any) { r["serviceTier"] = map[string]any{"type": "flex"} }, "The service tier flex is not supported"},
 		{"unknown tier", oss, func(r map[string]any) { r["serviceTier"] = map[string]any{"type": "gold"} }, "Member must satisfy enum value set: [priority, default, flex, reserved]"},

@@ -76,3 +76,24 @@ func TestCutKeepsRunes(t *testing.T) {
 		}
 	}
 }
+
+// TestSetQuotaKeepsTheWindow: halving the quota mid-minute counts the calls already
+// admitted in that minute against the new quota.
+func TestSetQuotaKeepsTheWindow(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e := New(Options{Now: func() time.Time { return now }})
+	e.SetFaults(Faults{RequestsPerMinute: 4})
+	for i := range 3 {
+		if k := e.decide(Call{}); k != "" {
+			t.Fatalf("call %d: %q, want admitted", i, k)
+		}
+	}
+	e.SetQuota(2, 0)
+	if k := e.decide(Call{}); k != Throttle {
+		t.Fatalf("after halving the quota: %q, want %q (3 calls already in the minute)", k, Throttle)
+	}
+	now = now.Add(61 * time.Second)
+	if k := e.decide(Call{}); k != "" {
+		t.Fatalf("a minute later: %q, want admitted", k)
+	}
+}

@@ -1,0 +1,130 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{}, nil)) }
+
+func TestSignalOf(t *testing.T) {
+	throttled := &contract.Error{Name: contract.ErrNameThrottled, Message: "slow down"}
+	for _, tc := range []struct {
+		name string
+		out  contract.PassOutput
+		err  error
+		sig  Signal
+		ok   bool
+	}{
+		{"answered", contract.PassOutput{Success: true}, nil, Success, true},
+		{"from the cache: says nothing", contract.PassOutput{Success: true, Cached: true}, nil, 0, false},
+		{"throttled", contract.PassOutput{}, throttled, Throttled, true},
+		{"throttled, wrapped", contract.PassOutput{}, errors.Join(errors.New("pass1"), throttled), Throttled, true},
+		{"invalid answer: not capacity", contract.PassOutput{}, &contract.Error{Name: contract.ErrNameTransient}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if sig, ok := SignalOf(tc.out, tc.err); sig != tc.sig || ok != tc.ok {
+				t.Fatalf("SignalOf = %v, %v; want %v, %v", sig, ok, tc.sig, tc.ok)
+			}
+		})
+	}
+}
+
+// TestObserve drives the shell against the semaphore item in the local cloud: a
+// throttle cuts the limit once per cooldown (the second, at once, is the same
+// episode), and a full round of successes with every slot busy adds a step.
+func TestObserve(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.BronzeBucket, s.SilverBucket = "ctl-bronze", "ctl-silver"
+	names := contract.NamesFor("ctl")
+	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	sem := semaphore.New(db, names.SemaphoreTable)
+	var emf bytes.Buffer
+	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 1}
+	c := New(sem, set, "ctl", metrics.New(&emf, contract.MetricsNamespace), slog.New(slog.DiscardHandler))
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return clock }
+	limit := func() int {
+		st, err := sem.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Limit()
+	}
+
+	if err := c.Observe(ctx, Throttled); err != nil {
+		t.Fatal(err)
+	}
+	if got := limit(); got != 2 { // 5 × 0.5
+		t.Fatalf("after a throttle the limit is %d, want 2", got)
+	}
+	if !strings.Contains(emf.String(), contract.MetricEffectiveLimit) {
+		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())
+	}
+	if err := c.Observe(ctx, Throttled); err != nil {
+		t.Fatal(err)
+	}
+	if got := limit(); got != 2 {
+		t.Fatalf("a second throttle within the cooldown moved the limit to %d", got)
+	}
+
+	clock = clock.Add(2 * time.Minute)
+	for range 2 { // slots idle: successes earn nothing
+		if err := c.Observe(ctx, Success); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := limit(); got != 2 {
+		t.Fatalf("successes with idle slots moved the limit to %d", got)
+	}
+	setCount(t, db, names.SemaphoreTable, 2)
+	if err := c.Observe(ctx, Success); err != nil {
+		t.Fatal(err)
+	}
+	if got := limit(); got != 3 {
+		t.Fatalf("a full round with every slot busy left the limit at %d, want 3", got)
+	}
+}
+
+// setCount sets the semaphore count as if n slots were held.
+func setCount(t *testing.T, db *dynamodb.Client, table string, n int) {
+	t.Helper()
+	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{contract.SemaphoreKey: &types.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
+		UpdateExpression:          aws.String("SET #c = :n"),
+		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,89 @@
+// Package controller moves the semaphore's effective concurrency limit between a
+// minimum and the configured maximum from what the passes observe (AIMD, as TCP
+// congestion control): a throttled model call cuts the limit by a factor, sustained
+// success at the limit adds a step. Decide is the pure core; Controller is its thin
+// I/O shell over the semaphore item, run by every pass (docs/architecture.md,
+// "Adaptive concurrency").
+package controller
+
+import (
+	"time"
+
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// Settings tune the controller (stacks.Settings holds them per stack).
+type Settings struct {
+	Min, Max int
+	// Step is the additive increase.
+	Step int
+	// Decrease is the multiplicative factor applied on throttling, in (0, 1).
+	Decrease float64
+	// Cooldown is the least time between two changes: calls that throttle right
+	// after a decrease started under the old limit and must not cut it again.
+	Cooldown time.Duration
+	// SuccessesPerSlot successful calls per slot of the limit, with every slot in
+	// use, earn one step: one full round of the slots at the current limit.
+	SuccessesPerSlot int
+}
+
+// FromStack takes the controller's settings from a stack's (stacks.Settings.Validate
+// checks them).
+func FromStack(s stacks.Settings) Settings {
+	return Settings{
+		Min: s.ConcurrencyMin, Max: s.MaxConcurrentExecutions, Step: s.ConcurrencyStep, Decrease: s.ConcurrencyDecrease,
+		Cooldown: s.ConcurrencyCooldown, SuccessesPerSlot: s.ConcurrencySuccessesPerSlot,
+	}
+}
+
+// Signal is what one pass observed of the model.
+type Signal int
+
+const (
+	// Success: the model answered.
+	Success Signal = iota
+	// Throttled: the model refused the call for capacity.
+	Throttled
+)
+
+// State is what the controller knows when a signal arrives.
+type State struct {
+	Limit     int       // the effective limit; 0 when never set (the maximum)
+	ChangedAt time.Time // of the last change; zero when never changed
+	Streak    int       // successful calls since the last change, this one included
+	Held      int       // slots in use
+}
+
+// Current is the limit in force: the effective one within [Min, Max].
+func (s Settings) Current(st State) int {
+	l := st.Limit
+	if l == 0 {
+		l = s.Max
+	}
+	return min(s.Max, max(s.Min, l))
+}
+
+// Decide returns the new effective limit after sig, and whether it changes.
+func Decide(s Settings, st State, sig Signal, now time.Time) (int, bool) {
+	cur := s.Current(st)
+	settled := st.ChangedAt.IsZero() || now.Sub(st.ChangedAt) >= s.Cooldown
+	next := cur
+	switch sig {
+	case Throttled:
+		if !settled {
+			return cur, false // one decrease per congestion episode
+		}
+		next = max(s.Min, int(float64(cur)*s.Decrease))
+		if next == cur && cur > s.Min {
+			next = cur - 1
+		}
+	case Success:
+		// Grow only when the limit is what holds the work back (every slot in use)
+		// and one full round of calls at this limit went through without a throttle.
+		if !settled || st.Held < cur || st.Streak < s.SuccessesPerSlot*cur {
+			return cur, false
+		}
+		next = min(s.Max, cur+s.Step)
+	}
+	return next, next != cur
+}

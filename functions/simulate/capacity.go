@@ -1,0 +1,97 @@
+package simulate
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+)
+
+// QuotaStep sets the emulator's quotas At an offset from the start of the run.
+type QuotaStep struct {
+	At  time.Duration
+	RPM int
+	TPM int // 0: none
+}
+
+// Capacity is how much of the model's capacity a run used, and what it cost.
+type Capacity struct {
+	// CapacityRatio is the successful model calls ÷ the calls the quotas allowed
+	// from the first call to the last answer.
+	CapacityRatio float64 `json:"capacity_ratio"`
+	// ThrottledShare is the throttled calls ÷ all calls.
+	ThrottledShare float64 `json:"throttled_share"`
+	// AttemptsLostToThrottling counts attempts a pass failed with the model's
+	// throttling error.
+	AttemptsLostToThrottling int `json:"attempts_lost_to_throttling"`
+}
+
+// changeQuotas applies steps at their offsets from start until stopped.
+func changeQuotas(ctx context.Context, e *bedrockemu.Emulator, start time.Time, steps []QuotaStep) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for _, st := range steps {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(st.At))):
+				e.SetQuota(st.RPM, st.TPM)
+			}
+		}
+	}()
+	return cancel
+}
+
+// capacityUse measures calls against quotas (the first step at offset 0 from start):
+// a step allows RPM calls per minute, or fewer when its token quota binds at the
+// mean tokens of an answered call.
+func capacityUse(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep) Capacity {
+	var c Capacity
+	var ok, throttled, tokens int
+	var first, last time.Time
+	for _, call := range calls {
+		if first.IsZero() || call.At.Before(first) {
+			first = call.At
+		}
+		switch call.Outcome {
+		case string(bedrockemu.Throttle):
+			throttled++
+		case "ok":
+			ok++
+			tokens += call.InputTokens + call.OutputTokens
+			if call.At.After(last) {
+				last = call.At
+			}
+		}
+	}
+	if len(calls) == 0 || ok == 0 {
+		return c
+	}
+	c.ThrottledShare = float64(throttled) / float64(len(calls))
+	perCall := float64(tokens) / float64(ok)
+	allowed := 0.0
+	steps := append([]QuotaStep(nil), quotas...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At < steps[j].At })
+	for i, st := range steps {
+		from, to := start.Add(st.At), last
+		if i+1 < len(steps) && start.Add(steps[i+1].At).Before(to) {
+			to = start.Add(steps[i+1].At)
+		}
+		if first.After(from) {
+			from = first
+		}
+		if !to.After(from) {
+			continue
+		}
+		rate := float64(st.RPM)
+		if st.TPM > 0 && (rate == 0 || float64(st.TPM)/perCall < rate) {
+			rate = float64(st.TPM) / perCall
+		}
+		allowed += rate * to.Sub(from).Minutes()
+	}
+	if allowed > 0 {
+		c.CapacityRatio = float64(ok) / allowed
+	}
+	return c
+}
