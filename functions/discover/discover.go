@@ -23,7 +23,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-
 // Event is the handler input: an EventBridge scheduled event (its content is ignored)
 // or a backfill naming partitions. A backfill neither reads nor moves the cursor, and
 // with Force it also republishes done jobs, asking the passes to bypass their cache.
