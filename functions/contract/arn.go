@@ -66,6 +66,11 @@ func (a Account) FoundationModelARN(region, modelID string) string {
 	return fmt.Sprintf("arn:%s:bedrock:%s::foundation-model/%s", a.Partition, region, modelID)
 }
 
+// InferenceProfileARN is the ARN of a (system-defined) inference profile in this account.
+func (a Account) InferenceProfileARN(profileID string) string {
+	return a.arn("bedrock", "inference-profile/"+profileID)
+}
+
 // ModelARNs are the resources bedrock:InvokeModel needs for one model id. A
 // cross-region inference profile (us.…, global.…) needs the profile and the
 // foundation model in every Region the profile routes to.
@@ -74,7 +79,7 @@ func (a Account) ModelARNs(modelID string) []string {
 	if base == modelID {
 		return []string{a.FoundationModelARN(a.Region, modelID)}
 	}
-	return []string{a.arn("bedrock", "inference-profile/"+modelID), a.FoundationModelARN("*", base)}
+	return []string{a.InferenceProfileARN(modelID), a.FoundationModelARN("*", base)}
 }
 
 // SoldThroughMarketplace reports whether a model comes from a third-party provider:

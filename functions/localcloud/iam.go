@@ -168,5 +168,5 @@ func modelResources(modelID string) []string {
 	if base == modelID {
 		return []string{Account.FoundationModelARN(Region, modelID)}
 	}
-	return []string{Account.ModelARNs(modelID)[0], Account.FoundationModelARN(Region, base)}
+	return []string{Account.InferenceProfileARN(modelID), Account.FoundationModelARN(Region, base)}
 }
