@@ -205,7 +205,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 	ctx, cancel := context.WithCancel(ctx)
 	mapping, err := st.Cloud.StartSQSMapping(ctx, localcloud.MappingConfig{
 		QueueURL: st.Resources.QueueURL, BatchSize: st.Settings.SQSBatchSize,
-		MaxConcurrency: 2, Handler: st.Invoke.Handle,
+		MaxConcurrency: st.Settings.InvokeMaxConcurrency, Handler: st.Invoke.Handle, // as the event source mapping
 	})
 	if err != nil {
 		cancel()
