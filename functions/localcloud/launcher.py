@@ -50,6 +50,7 @@ try:
     from moto.s3.responses import S3Response
     from moto.server import main
     from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import sts_backends
@@ -440,8 +441,10 @@ def _boto_client_for(region, service, state_credentials=None):
         service_name=service, region_name=region,
         endpoint_url=f"http://localhost:{os.environ['MOTO_PORT']}",
         aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+        # moto's own settings: no retries, and its task timeout (a Lambda task may run long).
         config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
-                      connect_timeout=60, read_timeout=60),
+                      connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                      read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS),
     )
 
 
