@@ -84,6 +84,7 @@ func newDemoCmd(o *Options) *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 7, "seed of the posting generator")
 	cmd.Flags().StringVar(&outDir, "out", "demo-output", "directory for the Bronze results (and the cache of the next run)")
 	cmd.Flags().StringVar(&bedrock, "bedrock", "offline", "offline (the emulator's offline model) or aws (real Bedrock)")
+	_ = cmd.RegisterFlagCompletionFunc("bedrock", cobra.FixedCompletions([]string{"offline", "aws"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "give up after this long")
 	return cmd
 }

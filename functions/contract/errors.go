@@ -23,6 +23,9 @@ const (
 	ErrNameCircuitOpen    = "CircuitOpen"
 	ErrNameInvalidInput   = "InvalidInput"
 	ErrNameStorage        = "StorageError"
+	// ErrNameClaimLost: the execution no longer holds the job's claim (aborted or timed
+	// out, and cleaned up): the pass neither calls the model nor writes (issue 11, D2).
+	ErrNameClaimLost = "ClaimLost"
 	// ErrNameDeadline: the invocation's time ran out for the model calls (a slow model,
 	// or a first call compiling a new schema). Not retried blindly: a long call retried
 	// is paid twice.

@@ -191,3 +191,22 @@ func TestFailedRetriesArePacedByCapacity(t *testing.T) {
 		t.Fatalf("third run retried %d, want the 5 left", res.Retried)
 	}
 }
+
+// T3: a run near its deadline stops taking partitions, keeps the cursor before them
+// and says so, instead of being killed between a mark and its publish.
+func TestDiscoveryStopsWithinItsDeadline(t *testing.T) {
+	e := newEnv(t, "deadline", 10, 100)
+	e.write(t, sample.Partitions(day, 2), 2, 31)
+	ctx, cancel := context.WithTimeout(context.Background(), timeReserve/2)
+	defer cancel()
+	res, err := e.h.Handle(ctx, Event{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OutOfTime || res.Published != 0 || res.Cursor != "" {
+		t.Fatalf("result %+v: want out of time, nothing published, the cursor kept", res)
+	}
+	if again := e.run(t, Event{}); again.Published != 4 {
+		t.Fatalf("the next run published %d, want the 4 jobs", again.Published)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
@@ -22,6 +23,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrich"
 	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
 // Handler runs passes. It is safe for concurrent use; its breakers live as long as the
@@ -29,6 +31,7 @@ import (
 type Handler struct {
 	opts    Options
 	store   *bronze.Store
+	claims  *status.Store // nil: no claim check
 	model   *llm.Client
 	log     *slog.Logger
 	metrics *metrics.Emitter
@@ -42,9 +45,14 @@ func New(storage, model aws.Config, opts Options, log *slog.Logger, m *metrics.E
 		return nil, err
 	}
 	rt := llm.NewRuntime(model, llm.RuntimeOptions{ReadTimeout: opts.ModelReadTimeout})
+	var claims *status.Store
+	if opts.StatusTable != "" {
+		claims = status.New(dynamodb.NewFromConfig(storage), opts.StatusTable)
+	}
 	return &Handler{
-		opts:  opts,
-		store: bronze.New(s3.NewFromConfig(storage), opts.BronzeBucket),
+		opts:   opts,
+		claims: claims,
+		store:  bronze.New(s3.NewFromConfig(storage), opts.BronzeBucket),
 		model: llm.New(rt, llm.Options{Breaker: llm.BreakerSettings{
 			Failures: opts.BreakerFailures, Cooldown: opts.BreakerCooldown,
 		}}),
@@ -134,6 +142,9 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 		return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameInvalidInput, Message: err.Error()}
 	}
 
+	if err := h.holdsClaim(ctx, id, in.ExecutionID); err != nil {
+		return contract.PassOutput{}, err
+	}
 	rawKey := contract.BronzeRawKey(id, pass, modelID)
 	run, paid, err := h.storedAnswer(ctx, in, rawKey, modelID)
 	if err != nil {
@@ -172,6 +183,9 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	doc := bronze.Document{Metadata: meta, Result: run.Parsed.Result, Issues: issues(run.Parsed)}
 	doc.Metadata.FinishedAt = h.now().UTC().Format(time.RFC3339Nano)
 	doc.Metadata.TotalMs = h.now().Sub(started).Milliseconds()
+	if err := h.holdsClaim(ctx, id, in.ExecutionID); err != nil {
+		return contract.PassOutput{}, err
+	}
 	if err := h.store.PutDocument(ctx, key, doc, replace); err != nil {
 		if errors.Is(err, bronze.ErrConflict) {
 			// Another execution stored this pass meanwhile: keep its result, not ours.
@@ -247,6 +261,24 @@ func answerSource(a llm.Answer) string {
 		return a.Emulated
 	}
 	return bronze.SourceBedrock
+}
+
+// holdsClaim fails with ClaimLost unless execution still holds the job's claim: after
+// an abort or a timeout, cleanup frees claim and slot while this invocation may still
+// run, and a retry must not find the same pass called or written twice.
+func (h *Handler) holdsClaim(ctx context.Context, id, execution string) error {
+	if h.claims == nil {
+		return nil
+	}
+	j, err := h.claims.Get(ctx, id)
+	if err != nil && !errors.Is(err, status.ErrNotFound) {
+		return storageErr(err)
+	}
+	if j.Execution != execution {
+		return &contract.Error{Name: contract.ErrNameClaimLost,
+			Message: fmt.Sprintf("job %s is claimed by %q, not by execution %s", id, j.Execution, execution)}
+	}
+	return nil
 }
 
 func storageErr(err error) error {

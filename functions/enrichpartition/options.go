@@ -27,12 +27,17 @@ type Options struct {
 	// hits; only the local runtime sets it, when the emulator is its model. Without it
 	// (always in AWS) such answers are asked again.
 	AcceptEmulated bool
+	// StatusTable, when set, makes each pass check that its execution still holds the
+	// job's claim before it calls the model and before it writes (issue 11, D2).
+	// `enrichctl run-pass` runs passes outside any execution and leaves it empty.
+	StatusTable string
 }
 
 // OptionsFromEnv reads the handler's settings from contract.Env* variables.
 func OptionsFromEnv() (Options, error) {
 	o := Options{
 		Stack:        os.Getenv(contract.EnvStack),
+		StatusTable:  os.Getenv(contract.EnvStatusTable),
 		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
 		Models: map[contract.Pass]string{
 			contract.Pass1: os.Getenv(contract.EnvModelPass1),

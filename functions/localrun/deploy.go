@@ -106,6 +106,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	}
 	enrich, err := enrichpartition.New(cfg, modelCfg, enrichpartition.Options{
 		Stack:            names.Stack,
+		StatusTable:      names.StatusTable,
 		BronzeBucket:     s.BronzeBucket,
 		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
 		ServiceTier:      s.ServiceTier,
