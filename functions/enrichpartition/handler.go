@@ -248,7 +248,7 @@ func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[cont
 			return nil, storageErr(err)
 		}
 		if !found {
-			return nil, &contract.Error{Name: contract.ErrNameInvalidInput, Message: fmt.Sprintf("previous %s result %s does not exist", p, in.Previous[p])}
+			return nil, &contract.Error{Name: contract.ErrNamePreviousMissing, Message: fmt.Sprintf("previous %s result %s does not exist", p, in.Previous[p])}
 		}
 		out[p] = c.Doc.Result
 	}
