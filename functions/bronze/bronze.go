@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -178,6 +180,14 @@ func (r Raw) body() (body string, textAt int) {
 	return head + r.Text, len(head)
 }
 
+// The raw answer is what a retry reuses instead of paying the model again, so its write
+// gets more attempts than the SDK's default three, with a short backoff cap so that the
+// attempts (at most 1+2+2+2 s of waiting) stay inside the pass's after-model reserve.
+const (
+	rawWriteAttempts   = 5
+	rawWriteMaxBackoff = 2 * time.Second
+)
+
 // PutRaw stores the model's raw answer. It is written before the JSON document, which
 // is the commit point of a pass: a raw object without its JSON is not a cache hit.
 func (s *Store) PutRaw(ctx context.Context, key string, r Raw) error {
@@ -191,6 +201,8 @@ func (s *Store) PutRaw(ctx context.Context, key string, r Raw) error {
 			metaStop: r.StopReason, metaIn: itoa(int64(r.Tokens.Input)), metaOut: itoa(int64(r.Tokens.Output)),
 			metaCalls: itoa(int64(r.ModelCalls)), metaLatency: itoa(r.ModelLatencyMs), metaTextAt: itoa(int64(textAt)),
 		},
+	}, func(o *s3.Options) {
+		o.Retryer = retry.AddWithMaxBackoffDelay(retry.AddWithMaxAttempts(o.Retryer, rawWriteAttempts), rawWriteMaxBackoff)
 	})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)

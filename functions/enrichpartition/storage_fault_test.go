@@ -14,19 +14,21 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
 
-// failingPuts answers every PutObject of one key with S3's 500 InternalError while
-// armed; with commit set it forwards the request first, so the write lands and only
-// its acknowledgement is lost.
+// failingPuts answers the PutObjects of one key with S3's 500 InternalError while
+// armed (the first limit of them, or all when limit is 0); with commit set it forwards
+// the request first, so the write lands and only its acknowledgement is lost.
 type failingPuts struct {
 	next   aws.HTTPClient
 	key    string
 	commit bool
+	limit  int64
 	armed  atomic.Bool
 	failed atomic.Int64
 }
 
 func (f *failingPuts) Do(r *http.Request) (*http.Response, error) {
-	if !f.armed.Load() || r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/"+f.key) {
+	if !f.armed.Load() || r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/"+f.key) ||
+		(f.limit > 0 && f.failed.Load() >= f.limit) {
 		return f.next.Do(r)
 	}
 	if f.commit {
@@ -45,6 +47,41 @@ func (f *failingPuts) Do(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
+// faultyHandler is a handler of f whose Bronze client goes through faults.
+func faultyHandler(t *testing.T, f *fixture, faults *failingPuts) *Handler {
+	t.Helper()
+	cfg, err := f.cloud.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage := cfg.Copy()
+	faults.next = storage.HTTPClient
+	if faults.next == nil {
+		faults.next = awshttp.NewBuildableClient()
+	}
+	storage.HTTPClient = faults
+	h, err := New(storage, cfg, f.h.opts, f.h.log, f.h.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// The raw answer is what a retry reuses, so its write outlasts a short S3 outage (here
+// four 500s, one more than the SDK's default three attempts) inside the invocation.
+func TestRawWriteOutlastsShortOutage(t *testing.T) {
+	f := setup(t)
+	faults := &failingPuts{key: contract.BronzeRawKey(f.job, contract.Pass1, testModel), limit: 4}
+	h := faultyHandler(t, f, faults)
+	faults.armed.Store(true)
+	if _, err := h.Handle(context.Background(), f.input(contract.Pass1, false)); err != nil {
+		t.Fatalf("pass with %d failed raw writes: %v", faults.failed.Load(), err)
+	}
+	if faults.failed.Load() != 4 || f.emu.Count(f.job, contract.Pass1) != 1 {
+		t.Fatalf("%d failed raw writes, %d model calls", faults.failed.Load(), f.emu.Count(f.job, contract.Pass1))
+	}
+}
+
 // A Bronze JSON write that fails after the model answered is retried by Step Functions
 // (StorageError): the retry of the same execution must reuse the stored raw answer, or
 // the stored document when the write did land, and never pay the model again (D3).
@@ -60,21 +97,8 @@ func TestStorageFailureAfterAnswerPaysOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
-			cfg, err := f.cloud.AWSConfig(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			storage := cfg.Copy()
-			next := storage.HTTPClient
-			if next == nil {
-				next = awshttp.NewBuildableClient()
-			}
-			faults := &failingPuts{next: next, key: contract.BronzeKey(f.job, contract.Pass1, testModel), commit: tc.commit}
-			storage.HTTPClient = faults
-			h, err := New(storage, cfg, f.h.opts, f.h.log, f.h.metrics)
-			if err != nil {
-				t.Fatal(err)
-			}
+			faults := &failingPuts{key: contract.BronzeKey(f.job, contract.Pass1, testModel), commit: tc.commit}
+			h := faultyHandler(t, f, faults)
 			in := f.input(contract.Pass1, tc.force)
 			calls := 0
 			if tc.force {
@@ -87,7 +111,7 @@ func TestStorageFailureAfterAnswerPaysOnce(t *testing.T) {
 			}
 
 			faults.armed.Store(true)
-			_, err = h.Handle(context.Background(), in)
+			_, err := h.Handle(context.Background(), in)
 			wantNamed(t, err, contract.ErrNameStorage)
 			if faults.failed.Load() == 0 || f.emu.Count(f.job, contract.Pass1) != calls+1 {
 				t.Fatalf("fault not reached: %d failed puts, %d model calls", faults.failed.Load(), f.emu.Count(f.job, contract.Pass1))
