@@ -114,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	}
 	// A forced run still takes what its own execution stored: a retry after a lost
 	// acknowledgement must not pay the model again.
-	if found && (!in.Force || existing.Doc.Metadata.ExecutionID == in.ExecutionID) &&
+	if found && (!in.Force || in.ExecutionID != "" && existing.Doc.Metadata.ExecutionID == in.ExecutionID) &&
 		h.reusable(existing.Doc.Metadata.PromptVersion, existing.Doc.Metadata.ModelID, existing.Doc.Metadata.AnswerSource, pass, modelID) {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
 		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, llm.Attempts{}, nil)
