@@ -27,7 +27,7 @@ func Defaults(stack string) (Settings, error) {
 		AdaptiveConcurrency:         true,
 		ConcurrencyMin:              1,
 		ConcurrencyStep:             1,
-		ConcurrencyDecrease:         0.7,
+		ConcurrencyDecrease:         0.5,
 		ConcurrencyCooldown:         90 * time.Second,
 		ConcurrencySuccessesPerSlot: 3,
 		DiscoverTimeout:             120 * time.Second,

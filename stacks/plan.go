@@ -36,6 +36,9 @@ type Capacity struct {
 	ByConcurrency float64
 	ByRequests    float64
 	ByTokens      float64
+	// ByDiscovery is what discovery publishes per minute (DiscoveryJobsPerMinute): a
+	// backlog already in Silver drains no faster through it; backfill bypasses it.
+	ByDiscovery float64
 
 	CostPer1000Jobs float64
 	Priced          bool // false when a configured model has no price: the cost is partial
@@ -55,6 +58,7 @@ func Plan(s Settings, jobs int, u Usage) Capacity {
 		ByConcurrency: s.RequestsPerMinute() / CallsPerJob,
 		ByRequests:    float64(s.BedrockRPM) / CallsPerJob,
 		ByTokens:      math.Inf(1),
+		ByDiscovery:   s.DiscoveryJobsPerMinute(),
 		Priced:        true,
 
 		ReservedConcurrency: s.ReservedConcurrency(),

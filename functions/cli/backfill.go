@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -58,10 +57,13 @@ func newBackfillCmd(o *Options) *cobra.Command {
 				return err
 			}
 			r, err := t.backfill(cmd.Context(), cmd.ErrOrStderr(), s, backfillRange{first: first, last: last, batch: batch, force: force, restart: restart})
-			if err != nil {
-				return err
+			// What was published before a failure is reported too.
+			if err == nil || len(r.Partitions) > 0 {
+				if perr := o.output(cmd.OutOrStdout(), r, r.print); perr != nil {
+					return perr
+				}
 			}
-			return o.output(cmd.OutOrStdout(), r, r.print)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "first partition, year=YYYY/month=MM/day=DD/hour=HH")
@@ -122,10 +124,16 @@ type backfillReport struct {
 	Published    int      `json:"published"`
 	SkippedDone  int      `json:"skipped_done"`
 	SkippedBusy  int      `json:"skipped_in_flight"`
+	// UnreadableFiles could not be read (malformed parquet, not parquet, denied, gone):
+	// their rows were not published, and the checkpoint stops before their partition
+	// so a rerun, after the files are fixed, reads them.
+	UnreadableFiles []string `json:"unreadable_files"`
+	// CheckpointAt is the last partition the checkpoint records as fully published.
+	CheckpointAt string `json:"checkpoint_at,omitempty"`
 }
 
 func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Settings, b backfillRange) (backfillReport, error) {
-	r := backfillReport{From: b.first.String(), To: b.last.String(), Checkpoint: b.checkpointKey(), Partitions: []string{}}
+	r := backfillReport{From: b.first.String(), To: b.last.String(), Checkpoint: b.checkpointKey(), Partitions: []string{}, UnreadableFiles: []string{}}
 	after := b.first.Hour.Add(-time.Hour)
 	if !b.restart {
 		cp, err := t.readCheckpoint(ctx, s.BronzeBucket, r.Checkpoint)
@@ -140,7 +148,7 @@ func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Sett
 			if !p.Hour.Before(b.last.Hour) {
 				return r, refusedErr("backfill %s .. %s finished already (checkpoint s3://%s/%s): --restart runs it again", r.From, r.To, s.BronzeBucket, r.Checkpoint)
 			}
-			after, r.ResumedAfter = p.Hour, cp
+			after, r.ResumedAfter, r.CheckpointAt = p.Hour, cp, cp
 		}
 	}
 	hours := int(b.last.Hour.Sub(after) / time.Hour)
@@ -165,24 +173,42 @@ func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Sett
 		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 		StatusTable: t.names.StatusTable, QueueURL: queueURL, MaxPartitions: 1, MaxJobs: b.batch,
 		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
-	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
+	}, slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})), metrics.New(io.Discard, contract.MetricsNamespace))
 
-	bar := progressbar.NewOptions(len(parts), progressbar.OptionSetWriter(progress), progressbar.OptionShowCount(),
-		progressbar.OptionSetDescription("partitions"), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond))
-	defer fmt.Fprintln(progress)
-	defer bar.Finish()
+	bar := newBar(progress, len(parts), "partitions")
+	// Once the checkpoint has stopped before a partition with unreadable files, later
+	// partitions are still published (a rerun skips them) but not recorded.
+	contiguous := true
 	for _, p := range parts {
+		before := len(r.UnreadableFiles)
 		if err := t.backfillPartition(ctx, h, p, b.force, &r); err != nil {
+			bar.stop()
 			return r, fmt.Errorf("partition %s (rerun the same command to resume): %w", p, err)
 		}
-		if err := t.writeCheckpoint(ctx, s.BronzeBucket, r.Checkpoint, p.String()); err != nil {
-			return r, err
+		contiguous = contiguous && len(r.UnreadableFiles) == before
+		if contiguous {
+			if err := t.writeCheckpoint(ctx, s.BronzeBucket, r.Checkpoint, p.String()); err != nil {
+				bar.stop()
+				return r, err
+			}
+			r.CheckpointAt = p.String()
 		}
 		r.Partitions = append(r.Partitions, p.String())
-		_ = bar.Add(1)
-		bar.Describe(fmt.Sprintf("partitions (%d jobs published)", r.Published))
+		bar.step(fmt.Sprintf("partitions (%d jobs published)", r.Published), p.String())
+	}
+	bar.done()
+	if n := len(r.UnreadableFiles); n > 0 {
+		return r, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s could not be read (listed above); fix or remove them, then rerun the same command: "+
+			"it resumes after %s and skips the jobs published already", plural(n, "Silver file"), orNone(r.CheckpointAt))}
 	}
 	return r, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing (the checkpoint was not written)"
+	}
+	return s
 }
 
 // backfillPartition publishes one partition in batches until nothing eligible is
@@ -196,6 +222,8 @@ func (t *target) backfillPartition(ctx context.Context, h *discover.Handler, p s
 		r.Calls++
 		r.Published += res.Published
 		if first {
+			r.UnreadableFiles = append(r.UnreadableFiles, res.MalformedFiles...)
+			r.UnreadableFiles = append(r.UnreadableFiles, res.UnreadableFiles...)
 			r.Rows += res.Rows
 			r.InvalidRows += res.InvalidRows
 			r.SkippedDone += res.SkippedDone
@@ -249,5 +277,8 @@ func (r backfillReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "backfill %s .. %s: %d partitions, %d rows (%d invalid), %d calls\n", r.From, r.To, len(r.Partitions), r.Rows, r.InvalidRows, r.Calls)
 	fmt.Fprintf(w, "  published %d jobs; skipped %d done and %d queued or running\n", r.Published, r.SkippedDone, r.SkippedBusy)
-	fmt.Fprintf(w, "  checkpoint %s\n", r.Checkpoint)
+	for _, f := range r.UnreadableFiles {
+		fmt.Fprintf(w, "  unreadable, not published: %s\n", f)
+	}
+	fmt.Fprintf(w, "  checkpoint %s at %s\n", r.Checkpoint, orNone(r.CheckpointAt))
 }

@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
@@ -72,6 +76,46 @@ func TestBackfill(t *testing.T) {
 
 	// A range without Silver partitions has nothing to do.
 	runJSON(t, ExitRefused, nil, "backfill", "--from", "year=2024/month=01/day=01/hour=00", "--to", "year=2024/month=01/day=01/hour=05")
+}
+
+// TestBackfillReportsUnreadableFiles: a truncated parquet and a text file in the middle
+// partition are reported (text and JSON), exit 1, and the checkpoint stays before them;
+// the readable partitions are published all the same.
+func TestBackfillReportsUnreadableFiles(t *testing.T) {
+	st := localStack(t)
+	t.Cleanup(func() { purgeQueue(t, st) })
+	parts := writeSilver(t, st, time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC), 3, 2, 21)
+	client := s3.NewFromConfig(st.Config)
+	good, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(st.Settings.SilverBucket), Key: aws.String(sample.FileKey(st.Settings.SilverPrefix, parts[1], 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(good.Body)
+	good.Body.Close()
+	bad := map[string][]byte{
+		sample.FileKey(st.Settings.SilverPrefix, parts[1], 1): body[:len(body)/2],
+		sample.FileKey(st.Settings.SilverPrefix, parts[1], 2): []byte("this is not parquet\n"),
+	}
+	for key, b := range bad {
+		if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(st.Settings.SilverBucket), Key: aws.String(key), Body: bytes.NewReader(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from, to := parts[0].String(), parts[2].String()
+	var r backfillReport
+	runJSON(t, ExitFailure, &r, "backfill", "--from", from, "--to", to)
+	if len(r.UnreadableFiles) != 2 || r.CheckpointAt != from || r.Published != 6 || len(r.Partitions) != 3 {
+		t.Fatalf("report: %+v", r)
+	}
+	for key := range bad {
+		if !slices.Contains(r.UnreadableFiles, key) {
+			t.Errorf("%s not reported in %v", key, r.UnreadableFiles)
+		}
+	}
+	code, out := runCLI(t, "backfill", "--from", from, "--to", to, "--local")
+	if code != ExitFailure || strings.Count(out, "unreadable, not published:") != 2 || !strings.Contains(out, "at "+from) {
+		t.Fatalf("text: exit %d\n%s", code, out)
+	}
 }
 
 func putCheckpoint(t *testing.T, cfg aws.Config, bucket, key string, done silver.Partition) {

@@ -1,8 +1,25 @@
 package cli
 
 import (
+	"strings"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/spf13/cobra"
 )
+
+// completePasses completes a pass flag with the pass names.
+func completePasses(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return strings.Split(joinPasses(contract.Passes), ", "), cobra.ShellCompDirectiveNoFileComp
+}
+
+// joinPasses is "pass1, pass2".
+func joinPasses(ps []contract.Pass) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
 
 func newCompletionCmd() *cobra.Command {
 	return &cobra.Command{

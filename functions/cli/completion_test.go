@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,29 @@ func TestCompletionOfFlagValues(t *testing.T) {
 	code, out := runCLI(t, "__complete", "retry", "1", "--from-pass", "")
 	if code != ExitOK || !strings.Contains(out, "pass1\npass2\npass3\n") {
 		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestCompletionOfStackPassAndBedrock(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "status", "--stack", ""}, "dev\nstaging\nprod\n"},
+		{[]string{"__complete", "run-pass", "--pass", ""}, "pass1\npass2\npass3\n"},
+		{[]string{"__complete", "parse", "--pass", ""}, "pass1\npass2\npass3\n"},
+		{[]string{"__complete", "demo", "--bedrock", ""}, "offline\naws\n"},
+	} {
+		if code, out := runCLI(t, tt.args...); code != ExitOK || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d:\n%s", tt.args, code, out)
+		}
+	}
+}
+
+func TestWorkflowDiagramJSON(t *testing.T) {
+	code, out := runCLI(t, "workflow", "diagram", "--json")
+	var v struct{ Stack, Format, Diagram string }
+	if err := json.Unmarshal([]byte(out), &v); code != ExitOK || err != nil || v.Format != "mermaid" || !strings.HasPrefix(v.Diagram, "flowchart") && !strings.Contains(v.Diagram, "ClaimJob") {
+		t.Fatalf("exit %d, %v:\n%.300s", code, err, out)
 	}
 }

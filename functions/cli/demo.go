@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
@@ -57,27 +56,22 @@ func newDemoCmd(o *Options) *cobra.Command {
 				return usageErr("--bedrock %q: want offline or aws", bedrock)
 			}
 			total := partitions * perPartition
-			bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-				progressbar.OptionSetDescription("enriching"), progressbar.OptionShowCount(),
-				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond))
+			bar := newBar(cmd.ErrOrStderr(), total, "enriching")
 			d.Tick = func(p localrun.Progress) {
-				_ = bar.Set(p.Done)
-				bar.Describe(fmt.Sprintf("enriching (slots %d, in flight %d)", p.SlotsInUse, p.Total-p.Done))
+				bar.set(p.Done, fmt.Sprintf("enriching (slots %d, in flight %d)", p.SlotsInUse, p.Total-p.Done))
 			}
 			// The handlers log to the default logger; the progress bar owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			fmt.Fprintf(cmd.ErrOrStderr(), "starting the local cloud and deploying stack %s (%d jobs in %d partitions)\n", o.Stack, total, partitions)
 			sum, err := localrun.Demo(cmd.Context(), d)
 			if err != nil {
-				_ = bar.Exit() // the bar shows how far it got, not 100 %
-				fmt.Fprintln(cmd.ErrOrStderr())
+				bar.stop() // the bar shows how far it got, not 100 %
 				if sum.BronzeDir != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "finished results are saved in %s; a rerun is served them from the cache\n", sum.BronzeDir)
 				}
 				return err
 			}
-			_ = bar.Finish()
-			fmt.Fprintln(cmd.ErrOrStderr())
+			bar.done()
 			if o.JSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
 			}
@@ -90,6 +84,7 @@ func newDemoCmd(o *Options) *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 7, "seed of the posting generator")
 	cmd.Flags().StringVar(&outDir, "out", "demo-output", "directory for the Bronze results (and the cache of the next run)")
 	cmd.Flags().StringVar(&bedrock, "bedrock", "offline", "offline (the emulator's offline model) or aws (real Bedrock)")
+	_ = cmd.RegisterFlagCompletionFunc("bedrock", cobra.FixedCompletions([]string{"offline", "aws"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "give up after this long")
 	return cmd
 }
@@ -101,10 +96,11 @@ func printDemoSummary(w io.Writer, s localrun.DemoSummary) {
 	}
 	sort.Strings(statuses)
 	fmt.Fprintf(w, "demo finished in %s\n", s.Wall.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "  jobs:        ")
-	for _, k := range statuses {
-		fmt.Fprintf(w, "%s %d  ", k, s.Jobs[k])
+	counts := make([]string, len(statuses))
+	for i, k := range statuses {
+		counts[i] = fmt.Sprintf("%s %d", k, s.Jobs[k])
 	}
+	fmt.Fprintf(w, "  jobs:        %s", strings.Join(counts, ", "))
 	fmt.Fprintf(w, "\n  passes:      %d stored, %d served from cache\n", s.Passes, s.CacheHits)
 	fmt.Fprintf(w, "  model:       %s, %d calls\n", s.Model, s.ModelCalls)
 	fmt.Fprintf(w, "  tokens:      %d in, %d out\n", s.Tokens.Input, s.Tokens.Output)

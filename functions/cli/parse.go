@@ -40,6 +40,7 @@ func newParseCmd(*Options) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&parsePass, "pass", "", "pass the answer is for: pass1, pass2 or pass3")
+	_ = cmd.RegisterFlagCompletionFunc("pass", completePasses)
 	return cmd
 }
 

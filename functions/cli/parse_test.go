@@ -104,3 +104,24 @@ func TestParseCommandStdinAndUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEmptyObjectAndBinary(t *testing.T) {
+	tests := []struct {
+		name, stdin, status, issue string
+	}{
+		{"empty object", "{}", "invalid", "no JSON object in the answer holds the extraction result"},
+		{"binary", "\x00\x01{\xff\xfe\"a\":", "no_json", "not UTF-8 text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := runParse(t, tt.stdin, "--pass", "pass1", "-")
+			var p parseOutput
+			if err := json.Unmarshal([]byte(out), &p); err != nil || code != ExitOK {
+				t.Fatalf("exit %d, %v\n%s", code, err, out)
+			}
+			if p.Status != tt.status || len(p.Issues) == 0 || !strings.Contains(out, tt.issue) {
+				t.Fatalf("parse %s: %s", tt.name, out)
+			}
+		})
+	}
+}

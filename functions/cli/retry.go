@@ -58,7 +58,7 @@ func newRetryCmd(o *Options) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "re-run every pass against the model, bypassing the Bronze cache")
 	cmd.Flags().StringVar(&fromPass, "from-pass", "", "re-run from this pass on: pass1, pass2 or pass3")
-	_ = cmd.RegisterFlagCompletionFunc("from-pass", cobra.FixedCompletions([]string{"pass1", "pass2", "pass3"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("from-pass", completePasses)
 	return cmd
 }
 
@@ -152,7 +152,7 @@ func (r retryReport) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "job %s (was %s): execution %s %s\n  %s\n", r.ID, r.Previous, r.Execution, verb, r.ExecutionARN)
 	if len(r.Forgotten) > 0 {
-		fmt.Fprintf(w, "  forgot the recorded %v: they run again\n", r.Forgotten)
+		fmt.Fprintf(w, "  forgot the recorded %s: they run again\n", joinPasses(r.Forgotten))
 	}
 	if r.Force {
 		fmt.Fprintln(w, "  force: every pass is sent to the model")

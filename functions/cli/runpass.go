@@ -116,6 +116,7 @@ func newRunPassCmd(o *Options) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&passName, "pass", "", "pass1, pass2 or pass3")
+	_ = cmd.RegisterFlagCompletionFunc("pass", completePasses)
 	cmd.Flags().StringVar(&jobFile, "job", "", "posting JSON file, or - for stdin")
 	cmd.Flags().StringVar(&modelID, "model", "", "Bedrock model id (default: the stack's model for the pass)")
 	cmd.Flags().StringArrayVar(&previous, "previous", nil, "earlier pass result as passN=FILE (repeatable)")

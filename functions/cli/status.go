@@ -281,7 +281,7 @@ func (r statusReport) print(w io.Writer) {
 }
 
 func (s slots) print(w io.Writer) {
-	fmt.Fprintf(w, "slots: %d of %d in use (effective limit; maximum %d), %d holders", s.Count, s.Limit, s.Max, len(s.Holders))
+	fmt.Fprintf(w, "slots: %d of %d in use (effective limit; maximum %d), %s", s.Count, s.Limit, s.Max, plural(len(s.Holders), "holder"))
 	if s.Drift != 0 {
 		fmt.Fprintf(w, " (drift %+d: run `enrichctl reconcile`)", s.Drift)
 	}

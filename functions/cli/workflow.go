@@ -43,7 +43,7 @@ func newWorkflowCmd(o *Options) *cobra.Command {
 	var markdown bool
 	diagram := &cobra.Command{
 		Use:   "diagram",
-		Short: "Print the state machine of --stack as a Mermaid flowchart",
+		Short: "Print the state machine of --stack as a Mermaid flowchart (--json: in a JSON object)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := o.renderedPipeline()
@@ -51,6 +51,9 @@ func newWorkflowCmd(o *Options) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if o.JSON {
+				return o.output(w, map[string]string{"stack": o.Stack, "format": "mermaid", "diagram": m.Mermaid()}, nil)
+			}
 			if !markdown {
 				_, err = fmt.Fprint(w, m.Mermaid())
 				return err

@@ -20,6 +20,9 @@ type Options struct {
 	MaxPartitions int // partitions read per run
 	MaxJobs       int // jobs published per partition per run, and FAILED jobs retried per run
 	MaxAttempts   int // a FAILED job with fewer attempts is published again
+	// MaxConcurrent is the stack's concurrency: it paces the retries of FAILED jobs
+	// (RetryBacklogPerSlot); 0 keeps them at MaxJobs per run.
+	MaxConcurrent int
 	MessageGroups int
 	// Settle is how long after its hour ends a partition is taken as fully written;
 	// until then each run revisits it and the cursor stays before it.
@@ -71,6 +74,8 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *int { return &o.MaxJobs }).Required(),
 		spec.Int(contract.EnvMaxAttempts, 1, func(st spec.Stack) int { return st.Settings.MaxAttempts },
 			func(o *Options) *int { return &o.MaxAttempts }).Required(),
+		spec.Int(contract.EnvMaxConcurrency, 0, func(st spec.Stack) int { return st.Settings.MaxConcurrentExecutions },
+			func(o *Options) *int { return &o.MaxConcurrent }),
 		spec.Int(contract.EnvMessageGroups, 1, func(st spec.Stack) int { return st.Settings.MessageGroups },
 			func(o *Options) *int { return &o.MessageGroups }).Required(),
 	},

@@ -349,10 +349,24 @@ func (h *Handler) prepare(ctx context.Context, c candidate, force bool) (*queue.
 	return &e, nil
 }
 
+// RetryBacklogPerSlot paces the retries of FAILED jobs by capacity: a run tops the
+// queue up to this many messages per concurrency slot, so an outage's failures drain
+// as fast as the slots take them (T1), and a queue already full gets none.
+const RetryBacklogPerSlot = 10
+
 // retryFailed republishes FAILED jobs that have attempts left, found through the
-// status index, at most MaxJobs per run.
+// status index: at least MaxJobs per run, more while the queue holds fewer than
+// RetryBacklogPerSlot messages per slot.
 func (h *Handler) retryFailed(ctx context.Context, res *Result) error {
-	jobs, err := h.failedJobs(ctx, h.opts.MaxJobs)
+	limit := h.opts.MaxJobs
+	if h.opts.MaxConcurrent > 0 {
+		depth, err := h.publisher.Depth(ctx)
+		if err != nil {
+			return err
+		}
+		limit = max(limit, RetryBacklogPerSlot*h.opts.MaxConcurrent-depth)
+	}
+	jobs, err := h.failedJobs(ctx, limit)
 	if err != nil || len(jobs) == 0 {
 		return err
 	}

@@ -3,6 +3,7 @@ package discover
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,45 @@ func TestLateSilverBehindTheCursorIsDiscovered(t *testing.T) {
 	}
 	if again := e.run(t, Event{}); again.LateFiles != 0 || again.Published != 0 {
 		t.Fatalf("third run %+v: late files read twice", again)
+	}
+}
+
+// T1: retries of FAILED jobs are paced by capacity, not a fixed number per run: an
+// empty queue is topped up to RetryBacklogPerSlot messages per slot, a full one gets
+// only the per-run minimum.
+func TestFailedRetriesArePacedByCapacity(t *testing.T) {
+	e := newEnv(t, "pacing", 10, 5)
+	e.h.opts.MaxConcurrent = 2 // a backlog of 20
+	for i := range 30 {
+		e.setStatus(t, fmt.Sprint(3000+i), contract.StatusFailed, 1)
+	}
+	if res := e.run(t, Event{}); res.Retried != 20 {
+		t.Fatalf("first run retried %d, want 20 (the backlog of 2 slots)", res.Retried)
+	}
+	if res := e.run(t, Event{}); res.Retried != 5 {
+		t.Fatalf("second run, queue full, retried %d, want the per-run minimum 5", res.Retried)
+	}
+	e.drain(t)
+	if res := e.run(t, Event{}); res.Retried != 5 {
+		t.Fatalf("third run retried %d, want the 5 left", res.Retried)
+	}
+}
+
+// T3: a run near its deadline stops taking partitions, keeps the cursor before them
+// and says so, instead of being killed between a mark and its publish.
+func TestDiscoveryStopsWithinItsDeadline(t *testing.T) {
+	e := newEnv(t, "deadline", 10, 100)
+	e.write(t, sample.Partitions(day, 2), 2, 31)
+	ctx, cancel := context.WithTimeout(context.Background(), timeReserve/2)
+	defer cancel()
+	res, err := e.h.Handle(ctx, Event{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OutOfTime || res.Published != 0 || res.Cursor != "" {
+		t.Fatalf("result %+v: want out of time, nothing published, the cursor kept", res)
+	}
+	if again := e.run(t, Event{}); again.Published != 4 {
+		t.Fatalf("the next run published %d, want the 4 jobs", again.Published)
 	}
 }

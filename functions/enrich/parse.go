@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 )
@@ -113,6 +114,12 @@ func Parse(pass contract.Pass, raw string) Parsed {
 		out.Issues = append(out.Issues, Issue{Field: "pass", Problem: fmt.Sprintf("unknown pass %q", pass)})
 		return out
 	}
+	if !utf8.ValidString(raw) || strings.ContainsRune(raw, 0) {
+		// Bytes that are not text hold no answer, whatever braces they happen to contain.
+		out.Status = StatusNoJSON
+		out.Issues = append(out.Issues, Issue{Field: section, Problem: "the answer is not UTF-8 text"})
+		return out
+	}
 	spans := objectSpans(stripReasoning(raw))
 	if len(spans) == 0 {
 		out.Status = StatusNoJSON
@@ -127,6 +134,7 @@ func Parse(pass contract.Pass, raw string) Parsed {
 	}
 	if doc == nil {
 		out.Status = StatusInvalid
+		out.Issues = append(out.Issues, Issue{Field: section, Problem: "no JSON object in the answer holds the " + section + " result"})
 		return out
 	}
 	result, issues, valid := validate(newResult(pass), doc, section)

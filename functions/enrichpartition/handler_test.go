@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -210,8 +212,13 @@ func TestThreePassesThenCacheThenForce(t *testing.T) {
 			t.Fatalf("%s rerun: cached=%v calls=%d", p, out.Cached, f.emu.Count(f.job, p))
 		}
 	}
-	// force reaches the model and replaces the stored result.
-	out := f.mustRun(contract.Pass2, true)
+	// force (a new execution) reaches the model and replaces the stored result.
+	forced := f.input(contract.Pass2, true)
+	forced.ExecutionID += "-forced"
+	out, err := f.h.Handle(context.Background(), forced)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.Cached || f.emu.Count(f.job, contract.Pass2) != 2 {
 		t.Fatalf("forced pass2: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass2))
 	}
@@ -292,7 +299,12 @@ func TestNewPromptVersionMissesCache(t *testing.T) {
 	if err := store.PutDocument(context.Background(), key, c.Doc, c.ETag); err != nil {
 		t.Fatal(err)
 	}
-	out := f.mustRun(contract.Pass1, false)
+	later := f.input(contract.Pass1, false) // a later execution: this one's raw answer would serve it
+	later.ExecutionID += "-later"
+	out, err := f.h.Handle(context.Background(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.Cached || f.emu.Count(f.job, contract.Pass1) != 2 {
 		t.Fatalf("old prompt version served from cache: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass1))
 	}
@@ -590,4 +602,58 @@ func countObjects(t *testing.T, c *s3.Client) int {
 		n += len(page.Contents)
 	}
 	return n
+}
+
+// D2: a pass whose execution lost the job's claim (aborted, cleaned up, a retry
+// claimed it) neither calls the model nor writes Bronze.
+func TestPassWithoutTheClaimCallsNoModelAndWritesNothing(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	cfg, err := f.cloud.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	table := "claims-" + f.job
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(contract.StatusKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(contract.StatusKey), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(execution string) {
+		t.Helper()
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{
+			contract.StatusKey:         &ddbtypes.AttributeValueMemberS{Value: f.job},
+			contract.AttrOverallStatus: &ddbtypes.AttributeValueMemberS{Value: contract.StatusInProgress},
+			contract.AttrExecution:     &ddbtypes.AttributeValueMemberS{Value: execution},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := New(cfg, cfg, Options{Stack: "test", BronzeBucket: testBucket, BreakerFailures: 1000, BreakerCooldown: time.Second,
+		Models:         map[contract.Pass]string{contract.Pass1: testModel, contract.Pass2: testModel, contract.Pass3: testModel},
+		AcceptEmulated: true, StatusTable: table}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := f.input(contract.Pass1, false)
+	claim("job-" + f.job + "-newer")
+	_, err = h.Handle(ctx, in)
+	var ce *contract.Error
+	if !errors.As(err, &ce) || ce.Name != contract.ErrNameClaimLost {
+		t.Fatalf("err = %v, want %s", err, contract.ErrNameClaimLost)
+	}
+	if n := f.emu.Count(f.job, contract.Pass1); n != 0 {
+		t.Fatalf("%d model calls without the claim", n)
+	}
+	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(contract.BronzeKey(f.job, contract.Pass1, testModel))}); err == nil {
+		t.Fatal("a pass without the claim wrote its result")
+	}
+	claim(in.ExecutionID)
+	if out, err := h.Handle(ctx, in); err != nil || out.BronzeKey == "" {
+		t.Fatalf("with the claim: %+v %v", out, err)
+	}
 }

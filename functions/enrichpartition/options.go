@@ -34,6 +34,10 @@ type Options struct {
 	// when the stack does not adapt; SemaphoreTable is where it sets the limit.
 	Controller     string
 	SemaphoreTable string
+	// StatusTable, when set, makes each pass check that its execution still holds the
+	// job's claim before it calls the model and before it writes (issue 11, D2).
+	// `enrichctl run-pass` runs passes outside any execution and leaves it empty.
+	StatusTable string
 }
 
 // writeMargin is the part of the pass timeout kept for the Bronze writes after the
@@ -64,6 +68,8 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *string { return &o.Controller }),
 		spec.String(contract.EnvSemaphoreTable, func(st spec.Stack) string { return st.Names.SemaphoreTable },
 			func(o *Options) *string { return &o.SemaphoreTable }),
+		spec.String(contract.EnvStatusTable, func(st spec.Stack) string { return st.Names.StatusTable },
+			func(o *Options) *string { return &o.StatusTable }),
 		perPass(contract.Pass1, contract.EnvReasoningEffortPass1, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass1 }, efforts),
 		perPass(contract.Pass2, contract.EnvReasoningEffortPass2, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass2 }, efforts),
 		perPass(contract.Pass3, contract.EnvReasoningEffortPass3, func(st spec.Stack) string { return st.Settings.ReasoningEffortPass3 }, efforts),
@@ -94,7 +100,9 @@ var Spec = spec.Function[Options]{
 		}
 		// Cache lookups, postings and previous results are read, results written.
 		out := append(bronze.Statements(st, "s3:GetObject", "s3:PutObject"),
-			spec.Statement{Sid: "Models", Actions: []string{"bedrock:InvokeModel"}, Resources: models})
+			spec.Statement{Sid: "Models", Actions: []string{"bedrock:InvokeModel"}, Resources: models},
+			// The claim check: the pass still belongs to its execution.
+			spec.Statement{Sid: "StatusTable", Actions: []string{"dynamodb:GetItem"}, Resources: []string{st.Account.TableARN(st.Names.StatusTable)}})
 		if st.Settings.AdaptiveConcurrency {
 			// The concurrency controller runs in the pass: it reads and sets the limit.
 			out = append(out, spec.Statement{Sid: "Semaphore", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},

@@ -41,7 +41,8 @@ func (g *gate) decide(group string, valid bool) verdict {
 	case g.held[group]:
 		return deferr
 	case !valid:
-		g.held[group] = true
+		// A poison message moved to the DLQ does not hold its group; one that could
+		// not be moved is reported failed, and done holds the group.
 		return fail
 	case g.free <= 0:
 		g.held[group] = true

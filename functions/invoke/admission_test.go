@@ -43,7 +43,8 @@ func TestGate(t *testing.T) {
 		{"all admitted", 3, "a:ok b:ok c:ok", "SSS"},
 		{"capacity spent defers the rest", 2, "a:ok b:ok c:ok d:ok", "SSDD"},
 		{"failure blocks only its group", 5, "a:ok a:err a:ok b:ok a:ok", "SFDSD"},
-		{"poison blocks its group", 5, "a:bad a:ok b:ok", "FDS"},
+		{"poison moved to the DLQ does not block its group", 5, "a:bad a:ok b:ok", "FSS"},
+		{"poison that stays blocks its group", 5, "a:bad! a:ok b:ok", "FDS"},
 		{"deferred group stays deferred when capacity frees", 1, "a:ok a:ok b:ok", "SDD"},
 		{"failed start spends no capacity", 1, "a:err b:ok", "FS"},
 		{"zero admission", 0, "a:ok b:bad", "DF"},
@@ -55,11 +56,14 @@ func TestGate(t *testing.T) {
 			var got strings.Builder
 			for _, step := range strings.Fields(tt.steps) {
 				group, event, _ := strings.Cut(step, ":")
-				switch g.decide(group, event != "bad") {
+				switch g.decide(group, event != "bad" && event != "bad!") {
 				case deferr:
 					got.WriteByte('D')
 				case fail:
 					got.WriteByte('F')
+					if event == "bad!" {
+						g.done(group, false, errors.New("the DLQ is unreachable"))
+					}
 				default:
 					switch event {
 					case "err":

@@ -56,6 +56,8 @@ var Spec = spec.Function[Options]{
 			// redrive policy; ChangeMessageVisibility defers, SendMessage re-sends.
 			{Sid: "Queue", Actions: []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 				"sqs:ChangeMessageVisibility", "sqs:SendMessage"}, Resources: []string{a.QueueARN(n.Queue)}},
+			// Poison messages go to the DLQ at once instead of blocking their group.
+			{Sid: "DeadLetter", Actions: []string{"sqs:GetQueueUrl", "sqs:SendMessage"}, Resources: []string{a.QueueARN(n.DeadLetterQueue)}},
 			// ListExecutions counts running executions for admission.
 			{Sid: "Start", Actions: []string{"states:StartExecution", "states:ListExecutions"},
 				Resources: []string{a.StateMachineARN(n.StateMachine)}},

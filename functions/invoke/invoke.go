@@ -42,6 +42,7 @@ type Handler struct {
 	metrics   *metrics.Emitter
 	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
 	maxReceive int
+	dlqURL     string // the redrive target, where poison messages go at once
 }
 
 // New builds the handler and reads the queue's redrive policy once, so deferral knows
@@ -69,10 +70,63 @@ func New(ctx context.Context, cfg aws.Config, opts Options, log *slog.Logger, m 
 	if err != nil {
 		return nil, fmt.Errorf("read redrive policy of %s: %w", opts.QueueURL, err)
 	}
-	if h.maxReceive, err = maxReceiveCount(out.Attributes[string(sqstypes.QueueAttributeNameRedrivePolicy)]); err != nil {
+	policy := out.Attributes[string(sqstypes.QueueAttributeNameRedrivePolicy)]
+	if h.maxReceive, err = maxReceiveCount(policy); err != nil {
+		return nil, fmt.Errorf("queue %s: %w", opts.QueueURL, err)
+	}
+	if h.dlqURL, err = h.deadLetterURL(ctx, policy); err != nil {
 		return nil, fmt.Errorf("queue %s: %w", opts.QueueURL, err)
 	}
 	return h, nil
+}
+
+// deadLetterURL finds the URL of the redrive policy's target queue ("" without one).
+func (h *Handler) deadLetterURL(ctx context.Context, policy string) (string, error) {
+	if policy == "" {
+		return "", nil
+	}
+	var p struct {
+		Target string `json:"deadLetterTargetArn"`
+	}
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		return "", fmt.Errorf("decode redrive policy: %w", err)
+	}
+	// arn:aws:sqs:region:account:name
+	parts := strings.Split(p.Target, ":")
+	if len(parts) != 6 {
+		return "", fmt.Errorf("redrive target %q is not a queue ARN", p.Target)
+	}
+	out, err := h.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5]), QueueOwnerAWSAccountId: aws.String(parts[4])})
+	if err != nil {
+		return "", fmt.Errorf("find dead-letter queue %s: %w", p.Target, err)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+// deadLetter sends a poison message to the DLQ as redrive would (same body and group;
+// the reason as an attribute; deduplicated on its message id, so a retried send is
+// dropped). Without a DLQ it fails, and the message is reported instead.
+func (h *Handler) deadLetter(ctx context.Context, r events.SQSMessage, reason error) error {
+	if h.dlqURL == "" {
+		return errors.New("the queue has no dead-letter queue")
+	}
+	group := r.Attributes["MessageGroupId"]
+	if group == "" {
+		group = "poison"
+	}
+	_, err := h.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               aws.String(h.dlqURL),
+		MessageBody:            aws.String(r.Body),
+		MessageGroupId:         aws.String(group),
+		MessageDeduplicationId: aws.String("poison-" + r.MessageId),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			"PoisonReason": {DataType: aws.String("String"), StringValue: aws.String(reason.Error())},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("send %s to the DLQ: %w", r.MessageId, err)
+	}
+	return nil
 }
 
 // maxReceiveCount reads maxReceiveCount from a redrive policy, which carries it as a
@@ -105,6 +159,8 @@ type result struct {
 	Deferred  int `json:"deferred"`
 	Resent    int `json:"resent"`
 	Failed    int `json:"failed"`
+	// DeadLettered poison messages were moved to the DLQ and acknowledged.
+	DeadLettered int `json:"dead_lettered"`
 }
 
 // Handle processes one SQS batch. Failed and deferred messages are reported as batch
@@ -124,10 +180,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			deferred = append(deferred, r)
 			continue
 		case fail:
-			// Reported, never dropped: redrive moves it to the DLQ after maxReceiveCount.
 			log.ErrorContext(ctx, "poison message", "error", perr.Error(), "receive_count", receiveCount(r))
-			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			res.Failed++
+			// Moved to the DLQ at once, so its group is not blocked for maxReceiveCount
+			// receives (T5); if that fails it is reported, never dropped, and redrive
+			// moves it after maxReceiveCount.
+			if err := h.deadLetter(ctx, r, perr); err != nil {
+				log.ErrorContext(ctx, "poison message not moved to the DLQ", "error", err.Error())
+				g.done(group, false, err)
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+				res.Failed++
+				continue
+			}
+			res.DeadLettered++
 			continue
 		}
 		log = log.With("job_posting_id", j.msg.Job.JobPostingID, "execution", j.name)

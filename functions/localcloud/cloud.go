@@ -102,9 +102,9 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
-		control:   newControlPlane(),
 		log:       log,
 	}
+	c.control = newControlPlane(c.functions.reservation)
 	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, authorizer{m.authorizer}, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

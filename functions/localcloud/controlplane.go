@@ -32,7 +32,9 @@ type ControlPlane struct {
 	profiles map[string]InferenceProfile
 	quotas   map[string]Quota // by name
 	account  AccountLimit
-	reserved map[string]int // function name → reserved concurrency
+	// reservation answers GetFunctionConcurrency from the gateway's own functions
+	// (Cloud.SetReservedConcurrency), the one record of what a function reserves.
+	reservation func(name string) (n int, deployed bool)
 }
 
 // FoundationModel is one entry of ListFoundationModels.
@@ -70,14 +72,14 @@ const (
 	offeredTokensPerMinute   = 10_000_000
 )
 
-func newControlPlane() *ControlPlane {
+func newControlPlane(reservation func(string) (int, bool)) *ControlPlane {
 	return &ControlPlane{
 		models:   map[string]FoundationModel{},
 		profiles: map[string]InferenceProfile{},
 		quotas:   map[string]Quota{},
 		// The default quota of a new account (Lambda quotas, "Concurrent executions").
-		account:  AccountLimit{ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000},
-		reserved: map[string]int{},
+		account:     AccountLimit{ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000},
+		reservation: reservation,
 	}
 }
 
@@ -127,11 +129,6 @@ func (p *ControlPlane) SetQuota(q Quota) { p.locked(func() { p.quotas[q.Name] = 
 
 // SetAccount sets Lambda's account concurrency.
 func (p *ControlPlane) SetAccount(a AccountLimit) { p.locked(func() { p.account = a }) }
-
-// SetReserved sets a function's reserved concurrency (GetFunctionConcurrency).
-func (p *ControlPlane) SetReserved(function string, n int) {
-	p.locked(func() { p.reserved[function] = n })
-}
 
 func (p *ControlPlane) locked(f func()) {
 	p.mu.Lock()
@@ -257,17 +254,18 @@ func (p *ControlPlane) getAccountSettings(w http.ResponseWriter) {
 			"ConcurrentExecutions":           p.account.ConcurrentExecutions,
 			"UnreservedConcurrentExecutions": p.account.UnreservedConcurrentExecutions,
 		},
-		"AccountUsage": map[string]int{"FunctionCount": len(p.reserved)},
 	})
 }
 
 func (p *ControlPlane) getFunctionConcurrency(w http.ResponseWriter, name string) {
-	p.mu.Lock()
-	n, ok := p.reserved[name]
-	p.mu.Unlock()
+	n, ok := p.reservation(name)
 	if !ok {
 		// Before its first deploy the function does not exist.
 		restError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
+		return
+	}
+	if n == 0 { // no reservation: Lambda answers without the field
+		writeJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"ReservedConcurrentExecutions": n})

@@ -61,6 +61,15 @@ func (f *functions) setReserved(name string, n int) {
 	f.reserved[name] = n
 }
 
+// reservation is name's reserved concurrency, as GetFunctionConcurrency reports it;
+// false when the function is not registered (not deployed).
+func (f *functions) reservation(name string) (n int, deployed bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	_, deployed = f.handlers[name]
+	return f.reserved[name], deployed
+}
+
 // admit counts an invocation of name in, or refuses it when the function already
 // runs as many as its reserved concurrency; release counts it out.
 func (f *functions) admit(name string) (release func(), ok bool) {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 )
 
@@ -18,7 +19,8 @@ type QuotaStep struct {
 // Capacity is how much of the model's capacity a run used, and what it cost.
 type Capacity struct {
 	// CapacityRatio is the successful model calls ÷ the calls the quotas allowed
-	// from the first call to the last answer.
+	// while work was waiting: from the first call to the last pass1 answer (after it
+	// the run only drains, with fewer jobs than slots, whatever the policy).
 	CapacityRatio float64 `json:"capacity_ratio"`
 	// ThrottledShare is the throttled calls ÷ all calls.
 	ThrottledShare float64 `json:"throttled_share"`
@@ -48,7 +50,7 @@ func changeQuotas(ctx context.Context, e *bedrockemu.Emulator, start time.Time, 
 // mean tokens of an answered call.
 func capacityUse(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep) Capacity {
 	var c Capacity
-	var ok, throttled, tokens int
+	var ok, answered, throttled, tokens int
 	var first, last time.Time
 	for _, call := range calls {
 		if first.IsZero() || call.At.Before(first) {
@@ -58,18 +60,23 @@ func capacityUse(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep) C
 		case string(bedrockemu.Throttle):
 			throttled++
 		case "ok":
-			ok++
+			answered++
 			tokens += call.InputTokens + call.OutputTokens
-			if call.At.After(last) {
+			if call.Pass == contract.Pass1 && call.At.After(last) {
 				last = call.At
 			}
+		}
+	}
+	for _, call := range calls {
+		if call.Outcome == "ok" && !call.At.After(last) {
+			ok++
 		}
 	}
 	if len(calls) == 0 || ok == 0 {
 		return c
 	}
 	c.ThrottledShare = float64(throttled) / float64(len(calls))
-	perCall := float64(tokens) / float64(ok)
+	perCall := float64(tokens) / float64(answered)
 	allowed := 0.0
 	steps := append([]QuotaStep(nil), quotas...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At < steps[j].At })

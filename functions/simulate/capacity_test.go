@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 )
 
@@ -18,7 +19,7 @@ func TestCapacityUse(t *testing.T) {
 		if s >= 60 && s < 120 && s%2 == 1 {
 			continue
 		}
-		calls = append(calls, bedrockemu.Call{At: start.Add(time.Duration(s) * time.Second), Outcome: "ok", InputTokens: 90, OutputTokens: 10})
+		calls = append(calls, bedrockemu.Call{At: start.Add(time.Duration(s) * time.Second), Outcome: "ok", Pass: contract.Pass1, InputTokens: 90, OutputTokens: 10})
 	}
 	for i := range 4 {
 		calls = append(calls, bedrockemu.Call{At: start.Add(time.Duration(61+i) * time.Second), Outcome: string(bedrockemu.Throttle)})
@@ -33,6 +34,12 @@ func TestCapacityUse(t *testing.T) {
 	c = capacityUse(calls, start, []QuotaStep{{RPM: 60, TPM: 3000}})
 	if math.Abs(c.CapacityRatio-150.0/(30*179.0/60)) > 0.001 {
 		t.Fatalf("with a binding token quota: %+v", c)
+	}
+	// The window ends at the last pass1 answer: a drain of pass2 and pass3 calls after
+	// it is not held against the run.
+	drain := append(calls, bedrockemu.Call{At: start.Add(10 * time.Minute), Outcome: "ok", Pass: contract.Pass3, InputTokens: 90, OutputTokens: 10})
+	if got := capacityUse(drain, start, quotas); math.Abs(got.CapacityRatio-150.0/149.0) > 0.001 {
+		t.Fatalf("with a drain: %+v", got)
 	}
 	if got := capacityUse(nil, start, quotas); got != (Capacity{}) {
 		t.Fatalf("no calls: %+v", got)

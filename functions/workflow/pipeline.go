@@ -461,6 +461,14 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 		}
 		payload["previous"] = prev
 	}
+	catch := []Catch{{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity}}
+	if len(earlier) > 0 {
+		// Earlier results recorded COMPLETED but gone from Bronze (a lifecycle rule
+		// expired them): run the passes again from the first, served from Bronze where it
+		// still holds them, instead of failing every attempt.
+		catch = append(catch, Catch{ErrorEquals: []string{contract.ErrNamePreviousMissing}, ResultPath: At("$.stale"), Next: StateForget})
+	}
+	catch = append(catch, Catch{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)})
 	s := p.s
 	return &Task{
 		Comment:    fmt.Sprintf("%s (%s) through EnrichPartition", pass, pass.Section()),
@@ -487,10 +495,7 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 			},
 			{ErrorEquals: []string{contract.ErrNameTransient, contract.ErrNameStorage}, IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: "FULL"},
 		},
-		Catch: []Catch{
-			{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity},
-			{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)},
-		},
+		Catch:       catch,
 		Next:        RecordPass(pass),
 		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.enrichARN, p.enrichARN + ":*"}}},
 	}

@@ -101,3 +101,22 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		code int
+		sig  any
+		want int
+	}{
+		{0, nil, 0},
+		{1, nil, 1},
+		{1, syscall.SIGINT, 130},
+		{1, syscall.SIGTERM, 143},
+		{0, syscall.SIGTERM, 0}, // local up stopping cleanly is a success
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.code, tt.sig); got != tt.want {
+			t.Errorf("exitCode(%d, %v) = %d, want %d", tt.code, tt.sig, got, tt.want)
+		}
+	}
+}
