@@ -51,20 +51,20 @@ func configMap(ctx *pulumi.Context) (map[string]string, error) {
 }
 
 // account looks up where the stack deploys.
-func account(ctx *pulumi.Context) (pipeline.Account, error) {
+func account(ctx *pulumi.Context) (contract.Account, error) {
 	id, err := aws.GetCallerIdentity(ctx, nil)
 	if err != nil {
-		return pipeline.Account{}, fmt.Errorf("caller identity: %w", err)
+		return contract.Account{}, fmt.Errorf("caller identity: %w", err)
 	}
 	region, err := aws.GetRegion(ctx, nil)
 	if err != nil {
-		return pipeline.Account{}, fmt.Errorf("region: %w", err)
+		return contract.Account{}, fmt.Errorf("region: %w", err)
 	}
 	part, err := aws.GetPartition(ctx, nil)
 	if err != nil {
-		return pipeline.Account{}, fmt.Errorf("partition: %w", err)
+		return contract.Account{}, fmt.Errorf("partition: %w", err)
 	}
-	return pipeline.Account{Partition: part.Partition, Region: region.Name, ID: id.AccountId}, nil
+	return contract.Account{Partition: part.Partition, Region: region.Name, ID: id.AccountId}, nil
 }
 
 // buildFunctions packages every function into root/dist with lambdapack, in the same
@@ -92,23 +92,12 @@ func program(ctx *pulumi.Context, code map[string]pulumi.Archive) error {
 		return err
 	}
 	names := contract.NamesFor(s.Stack)
-	sm, err := workflow.Pipeline(names, s, workflow.Env{
-		Region: acct.Region, AccountID: acct.ID, EnrichFunctionARN: acct.FunctionARN(names.EnrichFunction),
-	})
+	sm, err := workflow.Pipeline(names, s, acct)
 	if err != nil {
 		return fmt.Errorf("state machine: %w", err)
 	}
-	definition, err := sm.JSON()
-	if err != nil {
-		return fmt.Errorf("state machine: %w", err)
-	}
-	var tasks []pipeline.Statement
-	for i, p := range sm.Permissions() {
-		tasks = append(tasks, pipeline.Statement{Sid: fmt.Sprintf("Task%d", i+1), Actions: p.Actions, Resources: p.Resources})
-	}
-
 	p, err := pipeline.New(ctx, contract.Project+"-"+s.Stack, pipeline.Args{
-		Settings: s, Account: acct, Code: code, Definition: string(definition), Tasks: tasks,
+		Settings: s, Account: acct, Code: code, Machine: sm,
 	})
 	if err != nil {
 		return err

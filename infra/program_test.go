@@ -17,6 +17,8 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
+	"github.com/aienrichment/ai-enrichment/functions/manifest"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/infra/pipeline"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -29,7 +31,7 @@ const (
 	testRegion  = "us-east-1"
 )
 
-var testAcct = pipeline.Account{Partition: "aws", Region: testRegion, ID: testAccount}
+var testAcct = contract.Account{Partition: "aws", Region: testRegion, ID: testAccount}
 
 // created is one resource the program registered.
 type created struct {
@@ -282,13 +284,8 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 		if f["tracingConfig"].(map[string]any)["mode"] != "Active" {
 			t.Errorf("%s: tracing off", name)
 		}
-		env := f["environment"].(map[string]any)["variables"].(map[string]any)
-		if env[contract.EnvStatusTable] != names.StatusTable || env[contract.EnvModelPass3] != s.ModelPass3 ||
-			env[contract.EnvMaxConcurrency] != fmt.Sprint(s.MaxConcurrentExecutions) {
-			t.Errorf("%s: env %v", name, env)
-		}
 	}
-	checkHandlersAcceptEnvironment(t, m, names)
+	checkEnvironmentIsDeclared(t, m, names, s)
 	enrich := m.named(t, "aws:lambda/function:Function", names.EnrichFunction).inputs
 	if enrich["reservedConcurrentExecutions"] != float64(s.ReservedConcurrency()) {
 		t.Errorf("enrich reserved concurrency %v", enrich["reservedConcurrentExecutions"])
@@ -300,27 +297,38 @@ func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Na
 	}
 }
 
-// checkHandlersAcceptEnvironment feeds each function's environment to its handler's
-// own configuration loader, so a variable the code needs and the program forgets
-// fails here rather than at the first cold start.
-func checkHandlersAcceptEnvironment(t *testing.T, m *mocks, names contract.Names) {
-	loaders := map[string]func() error{
-		names.DiscoverFunction: func() error { _, err := discover.OptionsFromEnv(); return err },
-		names.InvokeFunction:   func() error { _, err := invoke.OptionsFromEnv(); return err },
-		names.EnrichFunction:   func() error { _, err := enrichpartition.OptionsFromEnv(); return err },
-		names.CleanupFunction:  func() error { _, err := cleanup.OptionsFromEnv(); return err },
-	}
-	for name, load := range loaders {
-		env := m.named(t, "aws:lambda/function:Function", name).inputs["environment"].(map[string]any)["variables"].(map[string]any)
+// checkEnvironmentIsDeclared: each function gets exactly the variables its handler
+// declares (functions/manifest), and its own loader accepts them, so a variable the
+// code needs and the program forgets fails here rather than at the first cold start.
+func checkEnvironmentIsDeclared(t *testing.T, m *mocks, names contract.Names, s stacks.Settings) {
+	for _, f := range manifest.Functions {
+		name := f.FunctionName(names)
+		got := m.named(t, "aws:lambda/function:Function", name).inputs["environment"].(map[string]any)["variables"].(map[string]any)
 		t.Run("env "+name, func(t *testing.T) {
-			for k, v := range env {
-				t.Setenv(k, fmt.Sprint(v))
+			queueURL, _ := got[contract.EnvQueueURL].(string)
+			want := f.Environment(spec.Stack{Account: testAcct, Names: names, Settings: s, QueueURL: queueURL})
+			if len(got) != len(want) {
+				t.Errorf("%s: env %v, want %v", name, got, want)
 			}
-			if err := load(); err != nil {
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s: %s=%v, want %q", name, k, got[k], v)
+				}
+				t.Setenv(k, v)
+			}
+			if err := load[f.FunctionKey()](); err != nil {
 				t.Errorf("%s rejects the environment the program sets: %v", name, err)
 			}
 		})
 	}
+}
+
+// load is each handler's loader in Lambda.
+var load = map[string]func() error{
+	discover.Spec.Key:        func() error { _, err := discover.Spec.FromEnv(); return err },
+	invoke.Spec.Key:          func() error { _, err := invoke.Spec.FromEnv(); return err },
+	enrichpartition.Spec.Key: func() error { _, err := enrichpartition.Spec.FromEnv(); return err },
+	cleanup.Spec.Key:         func() error { _, err := cleanup.Spec.FromEnv(); return err },
 }
 
 type policyDoc struct {
@@ -334,9 +342,10 @@ type policyDoc struct {
 
 // unscopable are the actions AWS authorises only on "*".
 var unscopable = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-	"xray:GetSamplingTargets", "cloudwatch:PutMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+	"xray:GetSamplingTargets", "logs:CreateLogDelivery", "logs:GetLogDelivery",
 	"logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-	"logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+	"logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+	"aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"}
 
 func checkIAM(t *testing.T, m *mocks, s stacks.Settings) {
 	var models []string
@@ -365,9 +374,6 @@ func checkIAM(t *testing.T, m *mocks, s stacks.Settings) {
 						}
 					}
 				}
-				if a == "cloudwatch:PutMetricData" && st.Condition["StringEquals"]["cloudwatch:namespace"][0] != contract.MetricsNamespace {
-					t.Errorf("role %s: PutMetricData not pinned to our namespace", role.name)
-				}
 			}
 			for _, r := range st.Resource {
 				if r == "*" {
@@ -394,8 +400,7 @@ func checkIAM(t *testing.T, m *mocks, s stacks.Settings) {
 
 func checkStateMachine(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
 	sm := m.named(t, "aws:sfn/stateMachine:StateMachine", names.StateMachine).inputs
-	want, err := workflow.Pipeline(names, s, workflow.Env{Region: testRegion, AccountID: testAccount,
-		EnrichFunctionARN: testAcct.FunctionARN(names.EnrichFunction)})
+	want, err := workflow.Pipeline(names, s, testAcct)
 	if err != nil {
 		t.Fatal(err)
 	}

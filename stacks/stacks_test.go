@@ -80,6 +80,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"not a duration", "slotWait", "20", "want a duration such as 180s or 30m"},
 		{"bad bucket", "bronzeBucket", "Bronze_Bucket", "bronzeBucket: is \"Bronze_Bucket\""},
 		{"mapping concurrency", "invokeMaxConcurrency", "1", "invokeMaxConcurrency: is 1"},
+		{"not a topic", "alarmTopicArn", "arn:aws:sqs:us-east-1:123456789012:q", "alarmTopicArn: is \"arn:aws:sqs"},
 		{"controller minimum above the maximum", "concurrencyMin", "6", "concurrencyMin: is 6; it must be 1 to maxConcurrentExecutions (5)"},
 		{"controller initial limit above the maximum", "concurrencyInitial", "6", "concurrencyInitial: is 6; it must be 1 to maxConcurrentExecutions (5)"},
 		{"controller factor", "concurrencyDecrease", "1.5", "concurrencyDecrease: is 1.5; the factor applied on throttling must be strictly between 0 and 1"},
@@ -127,6 +128,18 @@ func TestLoadAppliesValues(t *testing.T) {
 	}
 	if s.MaxConcurrentExecutions != 20 {
 		t.Errorf("staging default concurrency lost: %d", s.MaxConcurrentExecutions)
+	}
+}
+
+// A topic in another partition is a topic (issue 12 item 10: arn:aws was hard-coded).
+func TestAlarmTopicInAnyPartition(t *testing.T) {
+	for _, arn := range []string{"arn:aws:sns:us-east-1:123456789012:alarms", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alarms",
+		"arn:aws-cn:sns:cn-north-1:123456789012:alarms"} {
+		cfg := map[string]string{"aws:region": "us-east-1", "ai-enrichment:silverBucket": "silver-bucket",
+			"ai-enrichment:bronzeBucket": "bronze-bucket", Namespace + ":alarmTopicArn": arn}
+		if _, err := FromConfig("dev", cfg); err != nil {
+			t.Errorf("%s: %v", arn, err)
+		}
 	}
 }
 

@@ -46,6 +46,9 @@ const (
 
 // Validate reports every problem of the settings at once, each naming the config key
 // to edit and what would make it valid.
+// snsTopicARN matches a topic ARN in any partition (aws, aws-cn, aws-us-gov, ...).
+var snsTopicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\.fifo)?$`)
+
 func (s Settings) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -208,7 +211,7 @@ func (s Settings) Validate() error {
 	if s.AlarmEmail != "" && !strings.Contains(s.AlarmEmail, "@") {
 		bad("alarmEmail", "is %q, not an e-mail address", s.AlarmEmail)
 	}
-	if s.AlarmTopicARN != "" && !strings.HasPrefix(s.AlarmTopicARN, "arn:aws:sns:") {
+	if s.AlarmTopicARN != "" && !snsTopicARN.MatchString(s.AlarmTopicARN) {
 		bad("alarmTopicArn", "is %q, not an SNS topic ARN", s.AlarmTopicARN)
 	}
 	if !slices.Contains(logRetentions, s.LogRetentionDays) {

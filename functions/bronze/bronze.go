@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -144,17 +147,115 @@ func (s *Store) PutPosting(ctx context.Context, p contract.Posting) (string, err
 	return key, nil
 }
 
-// PutRaw stores the model's raw text. It is written before the JSON document, which is
-// the commit point of a pass: a raw object without its JSON is not a cache hit.
-func (s *Store) PutRaw(ctx context.Context, key, text string) error {
+// Raw is a pass's raw answer and what produced it. The text is the object's body (the
+// reasoning, if any, in a block before the answer); the rest is its user metadata, so
+// a retry of the execution whose JSON write failed parses the answer again instead of
+// paying the model twice.
+type Raw struct {
+	Reasoning, Text string
+	ExecutionID     string
+	PromptVersion   string
+	ModelID         string
+	AnswerSource    string
+	StopReason      string
+	Tokens          contract.Tokens
+	ModelCalls      int
+	ModelLatencyMs  int64
+}
+
+const reasoningOpen, reasoningClose = "<reasoning>\n", "\n</reasoning>\n"
+
+// User metadata keys of a raw object (S3 lower-cases them).
+const (
+	metaExecution, metaPrompt, metaModel, metaSource  = "execution-id", "prompt-version", "model-id", "answer-source"
+	metaStop, metaIn, metaOut, metaCalls, metaLatency = "stop-reason", "input-tokens", "output-tokens", "model-calls", "model-latency-ms"
+	metaTextAt                                        = "text-offset"
+)
+
+func (r Raw) body() (body string, textAt int) {
+	if r.Reasoning == "" {
+		return r.Text, 0
+	}
+	head := reasoningOpen + r.Reasoning + reasoningClose
+	return head + r.Text, len(head)
+}
+
+// The raw answer is what a retry reuses instead of paying the model again, so its write
+// gets more attempts than the SDK's default three, with a short backoff cap so that the
+// attempts (at most 1+2+2+2 s of waiting) stay inside the pass's after-model reserve.
+const (
+	rawWriteAttempts   = 5
+	rawWriteMaxBackoff = 2 * time.Second
+)
+
+// PutRaw stores the model's raw answer. It is written before the JSON document, which
+// is the commit point of a pass: a raw object without its JSON is not a cache hit.
+func (s *Store) PutRaw(ctx context.Context, key string, r Raw) error {
+	body, textAt := r.body()
+	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.bucket, Key: &key, Body: strings.NewReader(text),
+		Bucket: &s.bucket, Key: &key, Body: strings.NewReader(body),
 		ContentType: aws.String("text/plain; charset=utf-8"),
+		Metadata: map[string]string{
+			metaExecution: r.ExecutionID, metaPrompt: r.PromptVersion, metaModel: r.ModelID, metaSource: r.AnswerSource,
+			metaStop: r.StopReason, metaIn: itoa(int64(r.Tokens.Input)), metaOut: itoa(int64(r.Tokens.Output)),
+			metaCalls: itoa(int64(r.ModelCalls)), metaLatency: itoa(r.ModelLatencyMs), metaTextAt: itoa(int64(textAt)),
+		},
+	}, func(o *s3.Options) {
+		o.Retryer = retry.AddWithMaxBackoffDelay(retry.AddWithMaxAttempts(o.Retryer, rawWriteAttempts), rawWriteMaxBackoff)
 	})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
 	}
 	return nil
+}
+
+// GetRaw reads a raw answer PutRaw stored; found is false when there is none.
+func (s *Store) GetRaw(ctx context.Context, key string) (r Raw, found bool, err error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return Raw{}, false, nil
+		}
+		return Raw{}, false, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(out.Body, maxDocumentBytes+1))
+	if err != nil {
+		return Raw{}, false, fmt.Errorf("read s3://%s/%s: %w", s.bucket, key, err)
+	}
+	if len(body) > maxDocumentBytes {
+		return Raw{}, false, fmt.Errorf("s3://%s/%s: larger than %d bytes", s.bucket, key, maxDocumentBytes)
+	}
+	m := out.Metadata
+	if m[metaExecution] == "" { // written before the metadata: an answer of no known execution
+		return Raw{Text: string(body)}, true, nil
+	}
+	var bad error
+	num := func(k string) int64 {
+		n, perr := strconv.ParseInt(m[k], 10, 64)
+		if perr != nil && bad == nil {
+			bad = fmt.Errorf("s3://%s/%s: metadata %s: %w", s.bucket, key, k, perr)
+		}
+		return n
+	}
+	r = Raw{
+		ExecutionID: m[metaExecution], PromptVersion: m[metaPrompt], ModelID: m[metaModel], AnswerSource: m[metaSource],
+		StopReason: m[metaStop], Tokens: contract.Tokens{Input: int(num(metaIn)), Output: int(num(metaOut))},
+		ModelCalls: int(num(metaCalls)), ModelLatencyMs: num(metaLatency),
+	}
+	textAt := num(metaTextAt)
+	switch {
+	case bad != nil:
+		return Raw{}, false, bad
+	case textAt < 0 || textAt > int64(len(body)):
+		return Raw{}, false, fmt.Errorf("s3://%s/%s: not a raw answer of this store", s.bucket, key)
+	case textAt > 0:
+		r.Reasoning = strings.TrimSuffix(strings.TrimPrefix(string(body[:textAt]), reasoningOpen), reasoningClose)
+	}
+	r.Text = string(body[textAt:])
+	return r, true, nil
 }
 
 // PutDocument writes a pass document. With replaceETag empty the write succeeds only if

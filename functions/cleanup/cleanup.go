@@ -8,11 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,51 +27,6 @@ import (
 	jobstatus "github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-// Options configure the handler.
-type Options struct {
-	StateMachineARN string
-	SemaphoreTable  string
-	StatusTable     string
-	LockTimeout     time.Duration // unknown holders older than this are released
-	QueueURL        string        // the jobs queue: the reaper publishes requeued jobs
-	MessageGroups   int
-	MaxAttempts     int           // an ended attempt beyond this gives the job up
-	StuckAfter      time.Duration // non-terminal rows older than this are checked by the reaper (default LockTimeout)
-	Stack           string        // metric dimension
-	Namespace       string        // metrics namespace
-	Metrics         io.Writer     // EMF lines; os.Stdout when nil
-}
-
-// OptionsFromEnv reads the options the Pulumi program sets.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		StateMachineARN: os.Getenv(contract.EnvStateMachineARN),
-		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
-		StatusTable:     os.Getenv(contract.EnvStatusTable),
-		Stack:           os.Getenv(contract.EnvStack),
-		Namespace:       os.Getenv(contract.EnvMetricsNamespace),
-		QueueURL:        os.Getenv(contract.EnvQueueURL),
-	}
-	for _, name := range []string{contract.EnvStateMachineARN, contract.EnvSemaphoreTable, contract.EnvStatusTable, contract.EnvQueueURL} {
-		if os.Getenv(name) == "" {
-			return Options{}, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	secs, err := strconv.Atoi(os.Getenv(contract.EnvLockTimeout))
-	if err != nil || secs <= 0 {
-		return Options{}, fmt.Errorf("environment variable %s=%q: want a positive number of seconds", contract.EnvLockTimeout, os.Getenv(contract.EnvLockTimeout))
-	}
-	o.LockTimeout = time.Duration(secs) * time.Second
-	for name, dst := range map[string]*int{contract.EnvMessageGroups: &o.MessageGroups, contract.EnvMaxAttempts: &o.MaxAttempts} {
-		n, err := strconv.Atoi(os.Getenv(name))
-		if err != nil || n <= 0 {
-			return Options{}, fmt.Errorf("environment variable %s=%q: want a positive integer", name, os.Getenv(name))
-		}
-		*dst = n
-	}
-	return o, nil
-}
-
 // Handler is the CleanupLocks Lambda handler.
 type Handler struct {
 	sfn       *sfn.Client
@@ -83,18 +35,13 @@ type Handler struct {
 	publisher *queue.Publisher
 	sem       *semaphore.Semaphore
 	opts      Options
+	log       *slog.Logger
 	metrics   *metrics.Emitter
 	now       func() time.Time
 }
 
 // New builds the handler.
-func New(cfg aws.Config, opts Options) *Handler {
-	if opts.Namespace == "" {
-		opts.Namespace = contract.MetricsNamespace
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = os.Stdout
-	}
+func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
 	if opts.StuckAfter <= 0 {
 		opts.StuckAfter = opts.LockTimeout
 	}
@@ -106,7 +53,8 @@ func New(cfg aws.Config, opts Options) *Handler {
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
 		sem:       semaphore.New(db, opts.SemaphoreTable),
 		opts:      opts,
-		metrics:   metrics.New(opts.Metrics, opts.Namespace),
+		log:       log,
+		metrics:   m,
 		now:       time.Now,
 	}
 }
@@ -155,7 +103,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 	res := Result{Mode: "event", Checked: 1}
 	if d.StateMachineArn != h.opts.StateMachineARN || !forwarded(sfntypes.ExecutionStatus(d.Status)) {
 		res.Mode = "ignored"
-		slog.InfoContext(ctx, "status change ignored", "execution", d.Name, "status", d.Status, "state_machine", d.StateMachineArn)
+		h.log.InfoContext(ctx, "status change ignored", "execution", d.Name, "status", d.Status, "state_machine", d.StateMachineArn)
 		return res, nil
 	}
 	input := ""
@@ -166,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (Result, 
 		res.Errors++
 		return res, err // the asynchronous invoke is retried
 	}
-	slog.InfoContext(ctx, "cleanup done", "result", res)
+	h.log.InfoContext(ctx, "cleanup done", "result", res)
 	return res, nil
 }
 
@@ -205,14 +153,14 @@ func (h *Handler) releaseEnded(ctx context.Context, execution string, status sfn
 	}
 	if released {
 		res.Released++
-		slog.InfoContext(ctx, "slot released", "execution", execution, "status", string(status))
+		h.log.InfoContext(ctx, "slot released", "execution", execution, "status", string(status))
 	}
 	if status == sfntypes.ExecutionStatusSucceeded {
 		return nil // a succeeded execution settled its row itself
 	}
 	jobID := jobOf(execution, input)
 	if jobID == "" {
-		slog.WarnContext(ctx, "no job id in execution name or input; row left alone", "execution", execution)
+		h.log.WarnContext(ctx, "no job id in execution name or input; row left alone", "execution", execution)
 		return nil
 	}
 	j, err := h.store.Get(ctx, jobID)
@@ -264,7 +212,7 @@ func (h *Handler) settle(ctx context.Context, j jobstatus.Job, execution string,
 	if outcome == settledRequeued {
 		res.Requeued++
 	}
-	slog.InfoContext(ctx, "job settled", "job_posting_id", j.ID, "execution", execution, "execution_status", string(st), "was", j.Overall, "outcome", outcome)
+	h.log.InfoContext(ctx, "job settled", "job_posting_id", j.ID, "execution", execution, "execution_status", string(st), "was", j.Overall, "outcome", outcome)
 	return nil
 }
 
@@ -313,7 +261,7 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 		res.Checked++
 		if err := h.sweepHolder(ctx, holder, &res); err != nil {
 			res.Errors++
-			slog.ErrorContext(ctx, "sweep holder", "execution", holder.Execution, "error", err.Error())
+			h.log.ErrorContext(ctx, "sweep holder", "execution", holder.Execution, "error", err.Error())
 		}
 	}
 	_, oldest, err := h.Reap(ctx, true, &res)
@@ -326,7 +274,7 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 	}
 	res.Drift = drift
 	if drift != 0 {
-		slog.WarnContext(ctx, "semaphore count drift repaired", "drift", drift)
+		h.log.WarnContext(ctx, "semaphore count drift repaired", "drift", drift)
 	}
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, map[string]any{"drift_signed": drift},
 		metrics.Metric{Name: contract.MetricSemaphoreDrift, Value: float64(abs(drift)), Unit: metrics.Count},
@@ -336,9 +284,9 @@ func (h *Handler) Sweep(ctx context.Context) (Result, error) {
 		metrics.Metric{Name: contract.MetricOldestJobAge, Value: oldest.Seconds(), Unit: metrics.Seconds},
 		metrics.Metric{Name: contract.MetricJobsRequeued, Value: float64(res.Requeued), Unit: metrics.Count},
 	); err != nil {
-		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}
-	slog.InfoContext(ctx, "cleanup done", "result", res)
+	h.log.InfoContext(ctx, "cleanup done", "result", res)
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	jobstatus "github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -69,8 +71,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.sem = semaphore.New(f.db, f.names.SemaphoreTable)
 	f.h = New(cfg, Options{StateMachineARN: f.res.StateMachineARN, SemaphoreTable: f.names.SemaphoreTable, StatusTable: f.names.StatusTable,
-		LockTimeout: 30 * time.Minute, Stack: stack, Metrics: &f.metrics,
-		QueueURL: f.res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: 3})
+		LockTimeout: 30 * time.Minute, Stack: stack,
+		QueueURL: f.res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: 3}, slog.New(slog.DiscardHandler), metrics.New(&f.metrics, contract.MetricsNamespace))
 	f.sqs = sqs.NewFromConfig(cfg)
 	t.Cleanup(func() {
 		out, err := f.sfn.ListExecutions(t.Context(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(f.res.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})

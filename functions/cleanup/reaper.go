@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,7 +65,7 @@ func (h *Handler) Reap(ctx context.Context, act bool, res *Result) ([]Stuck, tim
 	for _, s := range stuck {
 		if err := h.settle(ctx, s.Job, s.Execution, s.Status, res); err != nil {
 			res.Errors++
-			slog.ErrorContext(ctx, "reap", "job_posting_id", s.Job.ID, "error", err.Error())
+			h.log.ErrorContext(ctx, "reap", "job_posting_id", s.Job.ID, "error", err.Error())
 		}
 	}
 	return stuck, oldest, nil

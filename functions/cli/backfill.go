@@ -18,6 +18,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -172,8 +173,7 @@ func (t *target) backfill(ctx context.Context, progress io.Writer, s stacks.Sett
 		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 		StatusTable: t.names.StatusTable, QueueURL: queueURL, MaxPartitions: 1, MaxJobs: b.batch,
 		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
-		Metrics: io.Discard,
-	}, slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}, slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})), metrics.New(io.Discard, contract.MetricsNamespace))
 
 	bar := newBar(progress, len(parts), "partitions")
 	// Once the checkpoint has stopped before a partition with unreadable files, later

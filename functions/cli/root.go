@@ -98,6 +98,7 @@ func NewRoot(o *Options) *cobra.Command {
 		newPreflightCmd(o),
 		newSmokeCmd(o),
 		newStuckCmd(o),
+		newPoliciesCmd(o),
 		newRequeueCmd(o),
 		newCompareCmd(o),
 		newBenchTokensCmd(o),

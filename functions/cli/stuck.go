@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
@@ -84,8 +86,8 @@ func (t *target) reaper(ctx context.Context, lockTimeout, olderThan time.Duratio
 	return cleanup.New(t.cfg, cleanup.Options{
 		StateMachineARN: smARN, SemaphoreTable: t.names.SemaphoreTable, StatusTable: t.names.StatusTable,
 		LockTimeout: lockTimeout, QueueURL: queueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts,
-		StuckAfter: olderThan, Stack: t.names.Stack, Metrics: io.Discard,
-	}), nil
+		StuckAfter: olderThan, Stack: t.names.Stack,
+	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace)), nil
 }
 
 // stuck lists the stuck jobs and, with apply, settles them as the reaper does.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 )
 
@@ -71,11 +72,5 @@ func (o *Options) renderedPipeline() (*workflow.StateMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := o.names()
-	env := workflow.Env{
-		Region:            renderRegion,
-		AccountID:         renderAccount,
-		EnrichFunctionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", renderRegion, renderAccount, n.EnrichFunction),
-	}
-	return workflow.Pipeline(n, s, env)
+	return workflow.Pipeline(o.names(), s, contract.Account{Partition: "aws", Region: renderRegion, ID: renderAccount})
 }

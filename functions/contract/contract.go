@@ -19,6 +19,7 @@ type Names struct {
 	Queue            string
 	DeadLetterQueue  string
 	StateMachine     string
+	StateMachineRole string
 	DiscoverFunction string
 	InvokeFunction   string
 	EnrichFunction   string
@@ -36,6 +37,7 @@ func NamesFor(stack string) Names {
 		Queue:            p + "jobs.fifo",
 		DeadLetterQueue:  p + "jobs-dlq.fifo",
 		StateMachine:     p + "pipeline",
+		StateMachineRole: p + "pipeline-sfn",
 		DiscoverFunction: p + "discover-partitions",
 		InvokeFunction:   p + "invoke-enrichment",
 		EnrichFunction:   p + "enrich-partition",
@@ -74,7 +76,6 @@ const (
 	EnvBreakerFailures       = "CIRCUIT_BREAKER_FAILURES"
 	EnvBreakerCooldown       = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
 	EnvPassTimeout           = "PASS_TIMEOUT_SECONDS"
-	EnvMetricsNamespace      = "METRICS_NAMESPACE"
 	// EnvLateLookbackHours (optional) sets how far behind its cursor discovery looks
 	// for late Silver; 0 turns the look-back off.
 	EnvLateLookbackHours = "LATE_LOOKBACK_HOURS"

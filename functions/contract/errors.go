@@ -30,6 +30,10 @@ const (
 	// or a first call compiling a new schema). Not retried blindly: a long call retried
 	// is paid twice.
 	ErrNameDeadline = "ModelDeadline"
+	// ErrNamePreviousMissing: an earlier pass's Bronze document is gone (a lifecycle
+	// rule removed it) though its status says COMPLETED: the state machine runs the
+	// passes again from the first instead of failing every attempt.
+	ErrNamePreviousMissing = "PreviousResultMissing"
 )
 
 // ErrInvalidJobID marks a job id that failed validation.

@@ -6,11 +6,7 @@ package discover
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -26,81 +22,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
-
-// Options configure a Handler.
-type Options struct {
-	SilverBucket  string
-	SilverPrefix  string
-	BronzeBucket  string
-	StatusTable   string
-	QueueURL      string
-	MaxPartitions int // partitions read per run
-	MaxJobs       int // jobs published per partition per run, and FAILED jobs retried per run
-	MaxAttempts   int // a FAILED job with fewer attempts is published again
-	// MaxConcurrent is the stack's concurrency: it paces the retries of FAILED jobs
-	// (RetryBacklogPerSlot); 0 keeps them at MaxJobs per run.
-	MaxConcurrent int
-	MessageGroups int
-	// Settle is how long after its hour ends a partition is taken as fully written;
-	// until then each run revisits it and the cursor stays before it.
-	Settle    time.Duration
-	CursorKey string // Bronze key of the cursor
-	// LateLookback is how far behind the cursor each run looks for Silver that landed
-	// late (default DefaultLateLookback; LATE_LOOKBACK_HOURS).
-	LateLookback time.Duration
-	Stack        string    // metric dimension
-	Metrics      io.Writer // EMF lines; os.Stdout when nil
-}
-
-// OptionsFromEnv reads the options from the environment variables the stack sets.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		SilverBucket: os.Getenv(contract.EnvSilverBucket),
-		SilverPrefix: os.Getenv(contract.EnvSilverPrefix),
-		BronzeBucket: os.Getenv(contract.EnvBronzeBucket),
-		StatusTable:  os.Getenv(contract.EnvStatusTable),
-		QueueURL:     os.Getenv(contract.EnvQueueURL),
-		Settle:       DefaultSettle,
-		CursorKey:    contract.DefaultCursorKeyName,
-		Stack:        os.Getenv(contract.EnvStack),
-		LateLookback: DefaultLateLookback,
-	}
-	if v := os.Getenv(contract.EnvLateLookbackHours); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return Options{}, fmt.Errorf("environment variable %s=%q: want a number of hours", contract.EnvLateLookbackHours, v)
-		}
-		o.LateLookback = time.Duration(n) * time.Hour
-	}
-	for _, name := range []string{contract.EnvSilverBucket, contract.EnvBronzeBucket, contract.EnvStatusTable, contract.EnvQueueURL} {
-		if os.Getenv(name) == "" {
-			return Options{}, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	if o.SilverPrefix == "" {
-		o.SilverPrefix = contract.DefaultSilverPrefix
-	}
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{
-		{contract.EnvMaxPartitions, &o.MaxPartitions},
-		{contract.EnvMaxJobs, &o.MaxJobs},
-		{contract.EnvMaxAttempts, &o.MaxAttempts},
-		{contract.EnvMessageGroups, &o.MessageGroups},
-		{contract.EnvMaxConcurrency, &o.MaxConcurrent},
-	} {
-		n, err := strconv.Atoi(os.Getenv(v.name))
-		if err != nil || n <= 0 {
-			return Options{}, fmt.Errorf("environment variable %s=%q: want a positive integer", v.name, os.Getenv(v.name))
-		}
-		*v.dst = n
-	}
-	return o, nil
-}
-
-// DefaultSettle leaves Spark time to finish writing an hour's partition.
-const DefaultSettle = 30 * time.Minute
 
 // Event is the handler input: an EventBridge scheduled event (its content is ignored)
 // or a backfill naming partitions. A backfill neither reads nor moves the cursor, and
@@ -149,12 +70,9 @@ type Handler struct {
 }
 
 // New builds a handler on real SDK clients.
-func New(cfg aws.Config, opts Options, log *slog.Logger) *Handler {
+func New(cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) *Handler {
 	s3c := s3.NewFromConfig(cfg)
 	db := dynamodb.NewFromConfig(cfg)
-	if opts.Metrics == nil {
-		opts.Metrics = os.Stdout
-	}
 	return &Handler{
 		opts:      opts,
 		silver:    silver.NewBucket(s3c, opts.SilverBucket),
@@ -163,7 +81,7 @@ func New(cfg aws.Config, opts Options, log *slog.Logger) *Handler {
 		db:        db,
 		store:     status.New(db, opts.StatusTable),
 		publisher: queue.NewPublisher(sqs.NewFromConfig(cfg), opts.QueueURL, opts.MessageGroups),
-		metrics:   metrics.New(opts.Metrics, contract.MetricsNamespace),
+		metrics:   m,
 		log:       log,
 		now:       time.Now,
 	}

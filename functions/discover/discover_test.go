@@ -22,6 +22,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -63,9 +64,9 @@ func newEnv(t testing.TB, stack string, maxPartitions, maxJobs int) *env {
 		SilverBucket: res.SilverBucket, SilverPrefix: "linkedin/", BronzeBucket: res.BronzeBucket,
 		StatusTable: names.StatusTable, QueueURL: res.QueueURL,
 		MaxPartitions: maxPartitions, MaxJobs: maxJobs, MaxAttempts: 3, MessageGroups: s.MessageGroups,
-		Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Metrics: io.Discard,
+		Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
 	}
-	h := New(cfg, opts, slog.New(slog.DiscardHandler))
+	h := New(cfg, opts, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
 	h.now = func() time.Time { return day.Add(30 * 24 * time.Hour) }
 	return &env{cfg: cfg, h: h, s3: h.s3, db: h.db, sqs: sqs.NewFromConfig(cfg), res: res}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/status"
@@ -261,8 +262,8 @@ func strand(t *testing.T, st *localrun.Stack, n int) int {
 	h := discover.New(cfg, discover.Options{
 		SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
 		StatusTable: st.Names.StatusTable, QueueURL: st.Resources.QueueURL, MaxPartitions: 1, MaxJobs: n,
-		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName, Metrics: io.Discard,
-	}, slog.New(slog.DiscardHandler))
+		MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, CursorKey: contract.DefaultCursorKeyName,
+	}, slog.New(slog.DiscardHandler), metrics.New(io.Discard, contract.MetricsNamespace))
 	if _, err := h.Handle(ctx, discover.Event{Partitions: []string{part[0].String()}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("the stranding discovery ended with %v, want it cancelled while publishing", err)
 	}

@@ -55,7 +55,7 @@ func TestOptionsFromEnvReadReasoningEfforts(t *testing.T) {
 	}
 	t.Setenv(contract.EnvReasoningEffortPass1, "low")
 	t.Setenv(contract.EnvReasoningEffortPass3, "high")
-	o, err := OptionsFromEnv()
+	o, err := Spec.FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestOptionsFromEnvReadReasoningEfforts(t *testing.T) {
 		t.Errorf("efforts %v", o.ReasoningEfforts)
 	}
 	t.Setenv(contract.EnvModelPass3, "google.gemma-3-27b-it")
-	if _, err := OptionsFromEnv(); err == nil {
+	if _, err := Spec.FromEnv(); err == nil {
 		t.Error("an effort for gemma was accepted")
 	}
 }

@@ -112,8 +112,10 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err != nil {
 		return contract.PassOutput{}, storageErr(err)
 	}
-	if found && !in.Force && existing.Doc.Metadata.PromptVersion == enrich.PromptVersion(pass) && contract.SameModel(existing.Doc.Metadata.ModelID, modelID) &&
-		(h.opts.AcceptEmulated || existing.Doc.Metadata.FromBedrock()) {
+	// A forced run still takes what its own execution stored: a retry after a lost
+	// acknowledgement must not pay the model again.
+	if found && (!in.Force || in.ExecutionID != "" && existing.Doc.Metadata.ExecutionID == in.ExecutionID) &&
+		h.reusable(existing.Doc.Metadata.PromptVersion, existing.Doc.Metadata.ModelID, existing.Doc.Metadata.AnswerSource, pass, modelID) {
 		log.InfoContext(ctx, "served from cache", "bronze_key", key)
 		h.emit(pass, modelID, existing.Doc.Metadata, true, 0, llm.Attempts{}, nil)
 		return output(existing.Doc, key, true), nil
@@ -143,7 +145,16 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	if err := h.holdsClaim(ctx, id, in.ExecutionID); err != nil {
 		return contract.PassOutput{}, err
 	}
-	run, err := Ask(ctx, h.model, modelID, h.opts.ServiceTier, req)
+	rawKey := contract.BronzeRawKey(id, pass, modelID)
+	run, paid, err := h.storedAnswer(ctx, in, rawKey, modelID)
+	if err != nil {
+		return contract.PassOutput{}, err
+	}
+	if paid {
+		log.InfoContext(ctx, "reusing the raw answer this execution stored", "raw_key", rawKey)
+	} else {
+		run, err = Ask(ctx, h.model, modelID, h.opts.ServiceTier, req)
+	}
 	meta := bronze.Metadata{
 		JobPostingID: id, Pass: pass, Section: pass.Section(), ModelID: modelID, AnswerSource: answerSource(run.Answer),
 		PromptVersion: req.PromptVersion, ExecutionID: in.ExecutionID, Partition: in.JobData.Partition,
@@ -152,9 +163,14 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 		StartedAt: started.UTC().Format(time.RFC3339Nano), ModelLatencyMs: run.Latency.Milliseconds(),
 	}
 	meta.CostUSD, meta.CostKnown = llm.Cost(modelID, run.Tokens)
-	if run.Answer.Text != "" || run.Answer.Reasoning != "" {
+	if !paid && (run.Answer.Text != "" || run.Answer.Reasoning != "") {
 		// The raw answer is kept even when the pass fails, so nothing the model said is lost.
-		if perr := h.store.PutRaw(ctx, contract.BronzeRawKey(id, pass, modelID), rawText(run.Answer)); perr != nil {
+		raw := bronze.Raw{
+			Reasoning: run.Answer.Reasoning, Text: run.Answer.Text, ExecutionID: in.ExecutionID,
+			PromptVersion: req.PromptVersion, ModelID: modelID, AnswerSource: meta.AnswerSource, StopReason: run.Answer.StopReason,
+			Tokens: run.Tokens, ModelCalls: run.Calls, ModelLatencyMs: meta.ModelLatencyMs,
+		}
+		if perr := h.store.PutRaw(ctx, rawKey, raw); perr != nil {
 			return contract.PassOutput{}, storageErr(perr)
 		}
 	}
@@ -186,6 +202,40 @@ func (h *Handler) Handle(ctx context.Context, in contract.PassInput) (contract.P
 	return output(doc, key, false), nil
 }
 
+// reusable reports whether a stored answer may stand for this pass: same prompt
+// version, same model (or its inference profile), and from Bedrock unless the handler
+// accepts the emulator's answers.
+func (h *Handler) reusable(promptVersion, model, source string, pass contract.Pass, modelID string) bool {
+	return promptVersion == enrich.PromptVersion(pass) && contract.SameModel(model, modelID) &&
+		(h.opts.AcceptEmulated || bronze.Metadata{AnswerSource: source}.FromBedrock())
+}
+
+// storedAnswer returns the usable answer an earlier attempt of this execution paid for
+// and stored raw but did not commit (its JSON write failed, or it died before it): a
+// Step Functions retry parses it again instead of paying the model twice. paid is
+// false when there is none to reuse.
+func (h *Handler) storedAnswer(ctx context.Context, in contract.PassInput, rawKey, modelID string) (o Outcome, paid bool, err error) {
+	if in.ExecutionID == "" {
+		return Outcome{}, false, nil
+	}
+	raw, found, err := h.store.GetRaw(ctx, rawKey)
+	if err != nil {
+		return Outcome{}, false, storageErr(err)
+	}
+	if !found || raw.ExecutionID != in.ExecutionID || !h.reusable(raw.PromptVersion, raw.ModelID, raw.AnswerSource, in.PassName, modelID) {
+		return Outcome{}, false, nil
+	}
+	o = Outcome{
+		Answer: llm.Answer{ModelID: raw.ModelID, Text: raw.Text, Reasoning: raw.Reasoning, StopReason: raw.StopReason},
+		Parsed: enrich.Parse(in.PassName, raw.Text), Tokens: raw.Tokens,
+		Latency: time.Duration(raw.ModelLatencyMs) * time.Millisecond, Calls: raw.ModelCalls,
+	}
+	if raw.AnswerSource != bronze.SourceBedrock {
+		o.Answer.Emulated = raw.AnswerSource
+	}
+	return o, o.Parsed.Usable(), nil
+}
+
 // previous loads the results of the earlier passes this pass builds on.
 func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[contract.Pass]json.RawMessage, error) {
 	out := map[contract.Pass]json.RawMessage{}
@@ -198,7 +248,7 @@ func (h *Handler) previous(ctx context.Context, in contract.PassInput) (map[cont
 			return nil, storageErr(err)
 		}
 		if !found {
-			return nil, &contract.Error{Name: contract.ErrNameInvalidInput, Message: fmt.Sprintf("previous %s result %s does not exist", p, in.Previous[p])}
+			return nil, &contract.Error{Name: contract.ErrNamePreviousMissing, Message: fmt.Sprintf("previous %s result %s does not exist", p, in.Previous[p])}
 		}
 		out[p] = c.Doc.Result
 	}
@@ -233,13 +283,6 @@ func (h *Handler) holdsClaim(ctx context.Context, id, execution string) error {
 
 func storageErr(err error) error {
 	return &contract.Error{Name: contract.ErrNameStorage, Message: err.Error()}
-}
-
-func rawText(a llm.Answer) string {
-	if a.Reasoning == "" {
-		return a.Text
-	}
-	return "<reasoning>\n" + a.Reasoning + "\n</reasoning>\n" + a.Text
 }
 
 func issues(p enrich.Parsed) []bronze.Issue {

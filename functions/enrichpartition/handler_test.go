@@ -212,8 +212,13 @@ func TestThreePassesThenCacheThenForce(t *testing.T) {
 			t.Fatalf("%s rerun: cached=%v calls=%d", p, out.Cached, f.emu.Count(f.job, p))
 		}
 	}
-	// force reaches the model and replaces the stored result.
-	out := f.mustRun(contract.Pass2, true)
+	// force (a new execution) reaches the model and replaces the stored result.
+	forced := f.input(contract.Pass2, true)
+	forced.ExecutionID += "-forced"
+	out, err := f.h.Handle(context.Background(), forced)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.Cached || f.emu.Count(f.job, contract.Pass2) != 2 {
 		t.Fatalf("forced pass2: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass2))
 	}
@@ -294,7 +299,12 @@ func TestNewPromptVersionMissesCache(t *testing.T) {
 	if err := store.PutDocument(context.Background(), key, c.Doc, c.ETag); err != nil {
 		t.Fatal(err)
 	}
-	out := f.mustRun(contract.Pass1, false)
+	later := f.input(contract.Pass1, false) // a later execution: this one's raw answer would serve it
+	later.ExecutionID += "-later"
+	out, err := f.h.Handle(context.Background(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.Cached || f.emu.Count(f.job, contract.Pass1) != 2 {
 		t.Fatalf("old prompt version served from cache: cached=%v calls=%d", out.Cached, f.emu.Count(f.job, contract.Pass1))
 	}

@@ -9,9 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,61 +30,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/status"
 )
 
-// DefaultDeferDelay is how long a deferred message stays invisible before it is
-// offered again: about one slot wait of the state machine.
-const DefaultDeferDelay = 30 * time.Second
-
-// Options configure the handler.
-type Options struct {
-	StateMachineARN string
-	QueueURL        string
-	SemaphoreTable  string
-	StatusTable     string
-	MessageGroups   int
-	MaxConcurrent   int
-	AdmissionBuffer int
-	DeferDelay      time.Duration
-	Stack           string    // metric dimension
-	Metrics         io.Writer // EMF lines (slots in use); os.Stdout when nil
-}
-
-// OptionsFromEnv reads the options the Pulumi program sets.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		StateMachineARN: os.Getenv(contract.EnvStateMachineARN),
-		QueueURL:        os.Getenv(contract.EnvQueueURL),
-		SemaphoreTable:  os.Getenv(contract.EnvSemaphoreTable),
-		StatusTable:     os.Getenv(contract.EnvStatusTable),
-		DeferDelay:      DefaultDeferDelay,
-		Stack:           os.Getenv(contract.EnvStack),
-	}
-	for name, v := range map[string]string{contract.EnvStateMachineARN: o.StateMachineARN, contract.EnvQueueURL: o.QueueURL,
-		contract.EnvSemaphoreTable: o.SemaphoreTable, contract.EnvStatusTable: o.StatusTable} {
-		if v == "" {
-			return Options{}, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	var err error
-	if o.MaxConcurrent, err = envInt(contract.EnvMaxConcurrency); err != nil {
-		return Options{}, err
-	}
-	if o.AdmissionBuffer, err = envInt(contract.EnvAdmissionBuffer); err != nil {
-		return Options{}, err
-	}
-	if o.MessageGroups, err = envInt(contract.EnvMessageGroups); err != nil {
-		return Options{}, err
-	}
-	return o, nil
-}
-
-func envInt(name string) (int, error) {
-	n, err := strconv.Atoi(os.Getenv(name))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("environment variable %s=%q: want a non-negative integer", name, os.Getenv(name))
-	}
-	return n, nil
-}
-
 // Handler is the InvokeEnrichment Lambda handler.
 type Handler struct {
 	sfn       *sfn.Client
@@ -95,6 +38,7 @@ type Handler struct {
 	store     *status.Store
 	publisher *queue.Publisher
 	opts      Options
+	log       *slog.Logger
 	metrics   *metrics.Emitter
 	// maxReceive is the queue's redrive maxReceiveCount (0: no dead-letter queue).
 	maxReceive int
@@ -103,12 +47,9 @@ type Handler struct {
 
 // New builds the handler and reads the queue's redrive policy once, so deferral knows
 // how many receives a message may spend before SQS moves it to the DLQ.
-func New(ctx context.Context, cfg aws.Config, opts Options) (*Handler, error) {
+func New(ctx context.Context, cfg aws.Config, opts Options, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
 	if opts.DeferDelay <= 0 {
 		opts.DeferDelay = DefaultDeferDelay
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = os.Stdout
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	sqsc := sqs.NewFromConfig(cfg)
@@ -119,7 +60,8 @@ func New(ctx context.Context, cfg aws.Config, opts Options) (*Handler, error) {
 		store:     status.New(db, opts.StatusTable),
 		publisher: queue.NewPublisher(sqsc, opts.QueueURL, opts.MessageGroups),
 		opts:      opts,
-		metrics:   metrics.New(opts.Metrics, contract.MetricsNamespace),
+		log:       log,
+		metrics:   m,
 	}
 	out, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(opts.QueueURL),
@@ -231,7 +173,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	var deferred []events.SQSMessage
 	for _, r := range ev.Records {
 		group := r.Attributes["MessageGroupId"]
-		log := slog.With("message_id", r.MessageId, "group", group)
+		log := h.log.With("message_id", r.MessageId, "group", group)
 		j, perr := parseRecord(r)
 		switch g.decide(group, perr == nil) {
 		case deferr:
@@ -281,9 +223,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	failures = append(failures, h.deferAll(ctx, deferred, &res)...)
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
 		metrics.Metric{Name: contract.MetricAttemptsDeferred, Value: float64(res.Deferrals), Unit: metrics.Count}); err != nil {
-		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}
-	slog.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
+	h.log.InfoContext(ctx, "batch done", "records", len(ev.Records), "result", res)
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
 
@@ -292,22 +234,22 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) admission(ctx context.Context) int {
 	st, err := h.sem.Read(ctx)
 	if err != nil {
-		slog.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
+		h.log.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
 		return 0
 	}
 	// Every batch reads the semaphore anyway: the dashboard's slots-in-use comes from here.
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
 		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(st.Count), Unit: metrics.Count}); err != nil {
-		slog.WarnContext(ctx, "emit metrics", "error", err.Error())
+		h.log.WarnContext(ctx, "emit metrics", "error", err.Error())
 	}
 	running, err := h.running(ctx, h.opts.MaxConcurrent+h.opts.AdmissionBuffer)
 	if err != nil {
-		slog.ErrorContext(ctx, "admission: count running executions", "error", err.Error())
+		h.log.ErrorContext(ctx, "admission: count running executions", "error", err.Error())
 		return 0
 	}
 	c := Capacity{Max: st.Limit(), Buffer: h.opts.AdmissionBuffer, Held: st.Count, Running: running}
 	n := Admit(c)
-	slog.InfoContext(ctx, "admission", "max", c.Max, "buffer", c.Buffer, "held", c.Held, "running", c.Running, "admit", n)
+	h.log.InfoContext(ctx, "admission", "max", c.Max, "buffer", c.Buffer, "held", c.Held, "running", c.Running, "admit", n)
 	return n
 }
 
@@ -396,7 +338,7 @@ func (h *Handler) deferAll(ctx context.Context, msgs []events.SQSMessage, res *r
 	for _, r := range msgs {
 		if h.maxReceive > 0 && receiveCount(r)+1 >= h.maxReceive {
 			if err := h.resend(ctx, r); err != nil {
-				slog.ErrorContext(ctx, "re-send deferred message", "message_id", r.MessageId, "error", err.Error())
+				h.log.ErrorContext(ctx, "re-send deferred message", "message_id", r.MessageId, "error", err.Error())
 				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 				res.Failed++
 				continue
@@ -416,9 +358,9 @@ func (h *Handler) deferAll(ctx context.Context, msgs []events.SQSMessage, res *r
 		out, err := h.sqs.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(h.opts.QueueURL), Entries: hide})
 		// Not fatal: the message still comes back, after the queue's visibility timeout.
 		if err != nil {
-			slog.WarnContext(ctx, "defer: change visibility", "error", err.Error())
+			h.log.WarnContext(ctx, "defer: change visibility", "error", err.Error())
 		} else if len(out.Failed) > 0 {
-			slog.WarnContext(ctx, "defer: change visibility failed for some messages", "failed", len(out.Failed))
+			h.log.WarnContext(ctx, "defer: change visibility failed for some messages", "failed", len(out.Failed))
 		}
 	}
 	return failures

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -82,8 +84,8 @@ func newFixture(t testing.TB, definition string, maxSlots, buffer int) *fixture 
 	}
 	f.emf = &bytes.Buffer{}
 	f.opts = Options{StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups, MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack, Metrics: f.emf}
-	if f.h, err = New(ctx, cfg, f.opts); err != nil {
+		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups, MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack}
+	if f.h, err = New(ctx, cfg, f.opts, slog.New(slog.DiscardHandler), metrics.New(f.emf, contract.MetricsNamespace)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.stopAll(context.WithoutCancel(ctx)) })

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 )
 
@@ -28,6 +29,9 @@ const (
 	Region    = "us-east-1"
 	AccountID = "123456789012"
 )
+
+// Account is where every local resource lives.
+var Account = contract.Account{Partition: "aws", Region: Region, ID: AccountID}
 
 // Options configure Start.
 type Options struct {
@@ -80,6 +84,11 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		} // otherwise dir stays: it holds moto.log, named in err
 		return nil, err
 	}
+	if err := m.enableAccessControl(ctx); err != nil {
+		m.stop()
+		ln.Close()
+		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "moto.log"))
+	}
 	motoURL, err := url.Parse(m.url)
 	if err != nil {
 		m.stop()
@@ -96,7 +105,7 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		log:       log,
 	}
 	c.control = newControlPlane(c.functions.reservation)
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, authorizer{m.authorizer}, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)
@@ -112,16 +121,21 @@ func (c *Cloud) Endpoint() string { return c.endpoint }
 // MotoLog is the file moto writes its output to.
 func (c *Cloud) MotoLog() string { return filepath.Join(c.dir, "moto.log") }
 
-// AWSConfig is an SDK configuration for the local cloud: static test credentials,
-// us-east-1, every service at the gateway.
+// AWSConfig is an SDK configuration for the local cloud with the credentials of its
+// operator (a user allowed everything, as a deployer is): us-east-1, every service at
+// the gateway. Handlers get RoleConfig instead.
 func (c *Cloud) AWSConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
 		config.WithBaseEndpoint(c.endpoint),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(OperatorAccessKey, OperatorSecretKey, "")),
 		// moto returns no response checksums; validating only when asked keeps the
 		// SDK from logging a line for every GetObject.
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// moto verifies signatures but cannot read a streamed (aws-chunked) body with a
+		// trailing checksum; sending checksums only when an operation requires them keeps
+		// request bodies plain.
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("local cloud aws config: %w", err)

@@ -185,7 +185,7 @@ func (p *ControlPlane) listFoundationModels(w http.ResponseWriter) {
 	}{ModelSummaries: []summary{}}
 	for _, m := range p.models {
 		out.ModelSummaries = append(out.ModelSummaries, summary{
-			ModelArn: "arn:aws:bedrock:" + Region + "::foundation-model/" + m.ID, ModelID: m.ID, ModelName: m.Name,
+			ModelArn: Account.FoundationModelARN(Region, m.ID), ModelID: m.ID, ModelName: m.Name,
 			ProviderName: m.Provider, InferenceTypesSupported: m.InferenceTypes, ModelLifecycle: map[string]string{"status": m.Lifecycle},
 		})
 	}
@@ -203,12 +203,12 @@ func (p *ControlPlane) getInferenceProfile(w http.ResponseWriter, id string) {
 	}
 	models := []map[string]string{}
 	for _, m := range ip.ModelIDs {
-		models = append(models, map[string]string{"modelArn": "arn:aws:bedrock:" + Region + "::foundation-model/" + m})
+		models = append(models, map[string]string{"modelArn": Account.FoundationModelARN(Region, m)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"inferenceProfileId":   ip.ID,
 		"inferenceProfileName": ip.ID,
-		"inferenceProfileArn":  "arn:aws:bedrock:" + Region + ":" + AccountID + ":inference-profile/" + ip.ID,
+		"inferenceProfileArn":  Account.InferenceProfileARN(ip.ID),
 		"models":               models,
 		"status":               ip.Status,
 		"type":                 "SYSTEM_DEFINED",

@@ -15,6 +15,7 @@ type gateway struct {
 	functions *functions
 	bedrock   http.Handler
 	control   *ControlPlane
+	auth      authorizer // the caller's policy decides Invoke and Converse, as on AWS
 	moto      *httputil.ReverseProxy
 	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
 	// write without a lock, so two racing conditional writes could both succeed, which
@@ -22,7 +23,7 @@ type gateway struct {
 	dynamo sync.Mutex
 }
 
-func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, log *slog.Logger) *gateway {
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, auth authorizer, log *slog.Logger) *gateway {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(motoURL)
@@ -35,7 +36,7 @@ func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control 
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return &gateway{functions: fns, bedrock: bedrock, control: control, moto: proxy}
+	return &gateway{functions: fns, bedrock: bedrock, control: control, auth: auth, moto: proxy}
 }
 
 // ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
@@ -48,11 +49,18 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 		if len(parts) == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" {
 			if name, err := url.PathUnescape(parts[2]); err == nil {
-				g.functions.serveInvoke(w, r, name)
+				if g.auth.guard(w, r, "lambda:InvokeFunction", functionARN(functionName(name))) {
+					g.functions.serveInvoke(w, r, name)
+				}
 				return
 			}
 		}
 		if len(parts) == 3 && parts[0] == "model" && parts[2] == "converse" {
+			for _, arn := range modelResources(parts[1]) {
+				if !g.auth.guard(w, r, "bedrock:InvokeModel", arn) {
+					return
+				}
+			}
 			g.bedrock.ServeHTTP(w, r)
 			return
 		}

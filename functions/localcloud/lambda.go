@@ -119,7 +119,7 @@ func functionName(s string) string {
 }
 
 func functionARN(name string) string {
-	return "arn:aws:lambda:" + Region + ":" + AccountID + ":function:" + name
+	return Account.FunctionARN(name)
 }
 
 // invokeResult is what Lambda reports for a failed invocation.

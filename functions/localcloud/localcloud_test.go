@@ -32,6 +32,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -62,6 +63,11 @@ func work(ctx context.Context, in workInput) (map[string]string, error) {
 	}
 	return map[string]string{"done": in.Job}, nil
 }
+
+// workRole is the role of the pipeline below: it may invoke "work" and nothing else.
+var workRole = spec.Role{Name: names.StateMachineRole, Service: spec.StepFunctionsService, Statements: []spec.Statement{
+	{Sid: "Work", Actions: []string{"lambda:InvokeFunction"}, Resources: []string{localcloud.Account.FunctionARN("work")}},
+}}
 
 // pipeline is a two-state machine whose task runs "work" and catches a named error.
 const pipeline = `{
@@ -95,7 +101,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		s.BronzeBucket, s.SilverBucket = "bronze-test", "silver-test"
-		resources, err = localcloud.Provision(context.Background(), cfg, names, s, pipeline)
+		resources, err = localcloud.Provision(context.Background(), cfg, names, s, pipeline, workRole)
 		return err
 	}))
 }

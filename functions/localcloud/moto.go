@@ -27,6 +27,9 @@ type moto struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
+	// authorizer is the launcher's side endpoint the gateway asks about the calls
+	// it serves itself (Lambda Invoke, Bedrock).
+	authorizer string
 }
 
 // launcherMissingMoto is the launcher's exit code when moto cannot be imported (it
@@ -49,8 +52,13 @@ func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) 
 	if err != nil {
 		return nil, err
 	}
+	authPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command("python3", launcher, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "MOTO_PORT="+strconv.Itoa(gatewayPort), "PYTHONUNBUFFERED=1")
+	cmd.Env = append(os.Environ(), "MOTO_PORT="+strconv.Itoa(gatewayPort), "PYTHONUNBUFFERED=1",
+		"LOCALCLOUD_AUTHORIZER_PORT="+strconv.Itoa(authPort))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -59,7 +67,8 @@ func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) 
 		}
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
-	m := &moto{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	m := &moto{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}),
+		authorizer: "http://127.0.0.1:" + strconv.Itoa(authPort) + "/authorize"}
 	go func() { _ = cmd.Wait(); close(m.done) }()
 	if err := m.waitHealthy(ctx); err != nil {
 		m.stop()

@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -33,11 +34,16 @@ type Resources struct {
 }
 
 // Provision creates a stack's resources in a fresh local cloud with the real SDK
-// clients: both buckets, both tables (the semaphore seeded), the FIFO queue with its
-// dead-letter queue and, when definition is not empty, the Standard state machine.
-func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stacks.Settings, definition string) (Resources, error) {
+// clients: the roles, both buckets, both tables (the semaphore seeded), the FIFO queue
+// with its dead-letter queue and, when definition is not empty, the Standard state
+// machine, whose integrations run under the role names.StateMachineRole (which must
+// be among roles).
+func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stacks.Settings, definition string, roles ...spec.Role) (Resources, error) {
 	if s.BronzeBucket == "" || s.SilverBucket == "" {
 		return Resources{}, errors.New("provision: stack settings name no Bronze or Silver bucket")
+	}
+	if err := CreateRoles(ctx, cfg, roles); err != nil {
+		return Resources{}, err
 	}
 	res := Resources{BronzeBucket: s.BronzeBucket, SilverBucket: s.SilverBucket}
 	s3c := s3.NewFromConfig(cfg)
@@ -57,7 +63,7 @@ func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stac
 		out, err := sfn.NewFromConfig(cfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
 			Name:       aws.String(names.StateMachine),
 			Definition: aws.String(definition),
-			RoleArn:    aws.String("arn:aws:iam::" + AccountID + ":role/" + names.StateMachine),
+			RoleArn:    aws.String(Account.RoleARN(names.StateMachineRole)),
 			Type:       sfntypes.StateMachineTypeStandard,
 		})
 		if err != nil {

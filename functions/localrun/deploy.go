@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,8 +23,10 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/enrichpartition"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/manifest"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -38,6 +41,9 @@ type Options struct {
 	Metrics io.Writer
 	// DeferDelay is how long InvokeEnrichment keeps a deferred message invisible.
 	DeferDelay time.Duration
+	// Roles, when set, edits the roles before they are created (a test removes a
+	// statement to show the call that needs it is refused).
+	Roles func([]spec.Role) []spec.Role
 	// StuckAfter is the age from which the cleanup sweep's reaper checks a
 	// non-terminal job (default: the stack's lock timeout).
 	StuckAfter time.Duration
@@ -56,16 +62,9 @@ type Stack struct {
 	Enrich    *enrichpartition.Handler
 }
 
-// EnrichFunctionARN is the local ARN of the EnrichPartition function.
-func EnrichFunctionARN(names contract.Names) string {
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localcloud.Region, localcloud.AccountID, names.EnrichFunction)
-}
-
 // Definition renders the stack's state machine for the local cloud.
 func Definition(names contract.Names, s stacks.Settings) (string, error) {
-	sm, err := workflow.Pipeline(names, s, workflow.Env{
-		Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: EnrichFunctionARN(names),
-	})
+	sm, err := workflow.Pipeline(names, s, localcloud.Account)
 	if err != nil {
 		return "", fmt.Errorf("state machine of stack %s: %w", names.Stack, err)
 	}
@@ -76,8 +75,18 @@ func Definition(names contract.Names, s stacks.Settings) (string, error) {
 	return string(def), nil
 }
 
-// Deploy creates the stack's resources in a fresh cloud and builds the four handlers
-// with the settings the Pulumi program would put in their environment.
+// Roles are the stack's roles as the Pulumi program creates them.
+func Roles(names contract.Names, s stacks.Settings) ([]spec.Role, error) {
+	sm, err := workflow.Pipeline(names, s, localcloud.Account)
+	if err != nil {
+		return nil, fmt.Errorf("state machine of stack %s: %w", names.Stack, err)
+	}
+	return manifest.Roles(spec.Stack{Account: localcloud.Account, Names: names, Settings: s}, sm), nil
+}
+
+// Deploy creates the stack's resources and roles in a fresh cloud and builds the four
+// handlers from the environment the Pulumi program would give them (their Spec), each
+// calling AWS with the credentials of its own role.
 func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s stacks.Settings, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -96,59 +105,81 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	if err != nil {
 		return nil, err
 	}
-	res, err := localcloud.Provision(ctx, cfg, names, s, def)
+	roles, err := Roles(names, s)
 	if err != nil {
 		return nil, err
 	}
-	modelCfg := cfg
+	if o.Roles != nil {
+		roles = o.Roles(roles)
+	}
+	res, err := localcloud.Provision(ctx, cfg, names, s, def, roles...)
+	if err != nil {
+		return nil, err
+	}
+	st := spec.Stack{Account: localcloud.Account, Names: names, Settings: s, QueueURL: res.QueueURL}
+	m := metrics.New(o.Metrics, contract.MetricsNamespace)
+	logFor := func(f spec.Declared) *slog.Logger { return o.Log.With("function", f.FunctionName(names)) }
+	configs := map[string]aws.Config{}
+	for _, f := range manifest.Functions {
+		name := f.FunctionName(names)
+		i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("no role for function %s", name)
+		}
+		if configs[name], err = c.RoleConfig(ctx, roles[i]); err != nil {
+			return nil, err
+		}
+	}
+	roleCfg := func(f spec.Declared) aws.Config { return configs[f.FunctionName(names)] }
+
+	enrichOpts, err := enrichpartition.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	modelCfg := roleCfg(enrichpartition.Spec)
 	if o.ModelConfig != nil {
 		modelCfg = *o.ModelConfig
 	}
-	enrich, err := enrichpartition.New(cfg, modelCfg, enrichpartition.Options{
-		Stack:            names.Stack,
-		StatusTable:      names.StatusTable,
-		BronzeBucket:     s.BronzeBucket,
-		Models:           map[contract.Pass]string{contract.Pass1: s.ModelPass1, contract.Pass2: s.ModelPass2, contract.Pass3: s.ModelPass3},
-		ServiceTier:      s.ServiceTier,
-		ReasoningEfforts: map[contract.Pass]string{contract.Pass1: s.ReasoningEffortPass1, contract.Pass2: s.ReasoningEffortPass2, contract.Pass3: s.ReasoningEffortPass3},
-		BreakerFailures:  s.BreakerFailures,
-		BreakerCooldown:  s.BreakerCooldown,
-		ModelReadTimeout: s.PassTimeout - 15*time.Second,
-		AcceptEmulated:   o.ModelConfig == nil, // the emulator answers: its earlier answers are valid cache hits
-	}, o.Log.With("function", names.EnrichFunction), metrics.New(o.Metrics, contract.MetricsNamespace))
+	enrichOpts.AcceptEmulated = o.ModelConfig == nil // the emulator answers: its earlier answers are valid cache hits
+	enrich, err := enrichpartition.New(roleCfg(enrichpartition.Spec), modelCfg, enrichOpts, logFor(enrichpartition.Spec), m)
 	if err != nil {
 		return nil, err
 	}
 	pass := controller.Pass(enrich.Handle)
 	if s.AdaptiveConcurrency {
-		ctl := controller.New(semaphore.New(dynamodb.NewFromConfig(cfg), names.SemaphoreTable), controller.FromStack(s),
-			names.Stack, metrics.New(o.Metrics, contract.MetricsNamespace), o.Log.With("function", names.EnrichFunction))
+		// The controller runs in the pass, with EnrichPartition's role.
+		ctl := controller.New(semaphore.New(dynamodb.NewFromConfig(roleCfg(enrichpartition.Spec)), names.SemaphoreTable), controller.FromStack(s),
+			names.Stack, m, logFor(enrichpartition.Spec))
 		pass = ctl.Observing(pass)
 	}
 	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(pass))
 	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
-	inv, err := invoke.New(ctx, cfg, invoke.Options{
-		StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups,
-		MaxConcurrent: s.MaxConcurrentExecutions, AdmissionBuffer: s.AdmissionBuffer, DeferDelay: o.DeferDelay,
-		Stack: names.Stack, Metrics: o.Metrics,
-	})
+
+	invokeOpts, err := invoke.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	invokeOpts.DeferDelay = o.DeferDelay
+	inv, err := invoke.New(ctx, roleCfg(invoke.Spec), invokeOpts, logFor(invoke.Spec), m)
+	if err != nil {
+		return nil, err
+	}
+	discoverOpts, err := discover.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	cleanupOpts, err := cleanup.Spec.For(st)
+	if err != nil {
+		return nil, err
+	}
+	cleanupOpts.StuckAfter = o.StuckAfter
 	if err != nil {
 		return nil, err
 	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
-		Discover: discover.New(cfg, discover.Options{
-			SilverBucket: s.SilverBucket, SilverPrefix: s.SilverPrefix, BronzeBucket: s.BronzeBucket,
-			StatusTable: names.StatusTable, QueueURL: res.QueueURL, MaxPartitions: s.MaxPartitionsPerRun,
-			MaxJobs: s.MaxJobsPerPartition, MaxAttempts: s.MaxAttempts, MessageGroups: s.MessageGroups, MaxConcurrent: s.MaxConcurrentExecutions,
-			Settle: discover.DefaultSettle, CursorKey: contract.DefaultCursorKeyName, Stack: names.Stack, Metrics: o.Metrics,
-		}, o.Log.With("function", names.DiscoverFunction)),
-		Cleanup: cleanup.New(cfg, cleanup.Options{
-			StateMachineARN: res.StateMachineARN, SemaphoreTable: names.SemaphoreTable, StatusTable: names.StatusTable,
-			LockTimeout: s.LockTimeout, Stack: names.Stack, Namespace: contract.MetricsNamespace, Metrics: o.Metrics,
-			QueueURL: res.QueueURL, MessageGroups: s.MessageGroups, MaxAttempts: s.MaxAttempts, StuckAfter: o.StuckAfter,
-		}),
+		Discover: discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
+		Cleanup:  cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
 	}, nil
 }
 
@@ -174,7 +205,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 	ctx, cancel := context.WithCancel(ctx)
 	mapping, err := st.Cloud.StartSQSMapping(ctx, localcloud.MappingConfig{
 		QueueURL: st.Resources.QueueURL, BatchSize: st.Settings.SQSBatchSize,
-		MaxConcurrency: 2, Handler: st.Invoke.Handle,
+		MaxConcurrency: st.Settings.InvokeMaxConcurrency, Handler: st.Invoke.Handle, // as the event source mapping
 	})
 	if err != nil {
 		cancel()

@@ -7,7 +7,6 @@ package pipelinetest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -82,8 +81,8 @@ func setup(c *localcloud.Cloud) error {
 		return err
 	}
 	n := contract.NamesFor(s.Stack)
-	fnARN := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localcloud.Region, localcloud.AccountID, n.EnrichFunction)
-	m, err := workflow.Pipeline(n, s, workflow.Env{Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: fnARN})
+	fnARN := localcloud.Account.FunctionARN(n.EnrichFunction)
+	m, err := workflow.Pipeline(n, s, localcloud.Account)
 	if err != nil {
 		return err
 	}
@@ -95,7 +94,7 @@ func setup(c *localcloud.Cloud) error {
 	if err != nil {
 		return err
 	}
-	res, err := localcloud.Provision(ctx, cfg, n, s, string(def))
+	res, err := localcloud.Provision(ctx, cfg, n, s, string(def), m.Role(n.StateMachineRole))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -447,7 +448,7 @@ func TestSlotWaitIsBounded(t *testing.T) {
 	c := cloud(t)
 	s := env.settings
 	s.SlotWaitAttempts = 2
-	m, err := workflow.Pipeline(env.names, s, workflow.Env{Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: env.fnARN})
+	m, err := workflow.Pipeline(env.names, s, localcloud.Account)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +458,7 @@ func TestSlotWaitIsBounded(t *testing.T) {
 	}
 	out, err := env.sfn.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
 		Name: aws.String(env.names.StateMachine + "-slotwait"), Definition: aws.String(string(def)),
-		RoleArn: aws.String("arn:aws:iam::" + localcloud.AccountID + ":role/slotwait"),
+		RoleArn: aws.String(localcloud.Account.RoleARN(env.names.StateMachineRole)), // same tasks, same role
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -517,4 +518,37 @@ func TestFailingStatusWriteReleasesSlot(t *testing.T) {
 		t.Error("pass2 ran after the pass1 status write failed")
 	}
 	requireSlotsFree(t)
+}
+
+// A pass recorded COMPLETED whose Bronze document a lifecycle rule removed: the resume
+// runs the passes again from the first instead of failing every attempt with the
+// missing result.
+func TestExpiredBronzeResultRunsAgain(t *testing.T) {
+	c := cloud(t)
+	job := putPosting(t, "2100001", 800)
+	id := job.JobPostingID
+	c.Bedrock().SetFaults(invalid(id, contract.Pass3))
+	e := run(t, job, "a1", false)
+	requireStatus(t, e, failed, workflow.StateFailed)
+	requireFailed(t, id, contract.StatusFailed, 1, string(contract.Pass3))
+	c.Bedrock().SetFaults(bedrockemu.Faults{})
+
+	// The lifecycle rule expires pass1's document; its status still says COMPLETED.
+	if _, err := env.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{
+		Bucket: aws.String(env.settings.BronzeBucket), Key: aws.String(contract.BronzeKey(id, contract.Pass1, env.settings.ModelPass1)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := modelCalls(c, id)
+	e = run(t, job, "a2", false)
+	requireStatus(t, e, succeeded, workflow.StateEnriched)
+	requireCompleted(t, id)
+	if e.visited(workflow.StateResumeAtPass3) != 1 || e.visited(workflow.StateForget) != 1 || e.visited(workflow.RunPass(contract.Pass1)) != 1 {
+		t.Errorf("states entered %v: want the resume at pass3, then the passes again from pass1", e.entered())
+	}
+	after := modelCalls(c, id)
+	// This handler takes no emulated answer from the cache, so every pass asks once.
+	if resent := [3]int{after[0] - before[0], after[1] - before[1], after[2] - before[2]}; resent != [3]int{1, 1, 1} {
+		t.Errorf("model calls per pass in the second attempt = %v, want one each", resent)
+	}
 }

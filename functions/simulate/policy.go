@@ -6,7 +6,6 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
-	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -44,9 +43,7 @@ const conditionFailed = "DynamoDB.ConditionalCheckFailedException"
 // exhausted, straight to the failure path. It post-processes the typed definition,
 // so everything else (claim, passes, release) is the deployed one.
 func OriginalDefinition(names contract.Names, s stacks.Settings, scale float64) (string, error) {
-	m, err := workflow.Pipeline(names, s, workflow.Env{
-		Region: localcloud.Region, AccountID: localcloud.AccountID, EnrichFunctionARN: localrun.EnrichFunctionARN(names),
-	})
+	m, err := workflow.Pipeline(names, s, localcloud.Account)
 	if err != nil {
 		return "", fmt.Errorf("state machine of stack %s: %w", names.Stack, err)
 	}

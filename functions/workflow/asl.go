@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/aienrichment/ai-enrichment/functions/spec"
 )
 
 // Params is a Parameters, ResultSelector or Payload object. Keys ending in ".$" hold
@@ -301,6 +303,15 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Role is the state machine's role: the statements its tasks declared.
+func (m *StateMachine) Role(name string) spec.Role {
+	r := spec.Role{Name: name, Service: spec.StepFunctionsService}
+	for i, p := range m.Permissions() {
+		r.Statements = append(r.Statements, spec.Statement{Sid: fmt.Sprintf("Task%d", i+1), Actions: p.Actions, Resources: p.Resources})
+	}
+	return r
 }
 
 // Permissions collects the IAM statements the tasks declared, merged per resource

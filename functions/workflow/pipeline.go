@@ -14,13 +14,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
-// Env is what only deploy time knows.
-type Env struct {
-	Region            string
-	AccountID         string
-	EnrichFunctionARN string
-}
-
 // State names of the pipeline (the execution history and the diagram use them).
 const (
 	StateClaimJob        = "ClaimJob"
@@ -89,7 +82,8 @@ var (
 type pipeline struct {
 	names     contract.Names
 	s         stacks.Settings
-	env       Env
+	acct      contract.Account
+	enrichARN string
 	statusARN string
 	semARN    string
 	err       error // the first bad transition argument list
@@ -100,17 +94,15 @@ type pipeline struct {
 // slot), take a semaphore slot with a bounded, jittered wait, count the attempt,
 // resume at the first incomplete pass, run and record the passes, and release the
 // slot on every path. Only references and small numbers travel in the state.
-func Pipeline(names contract.Names, s stacks.Settings, env Env) (*StateMachine, error) {
-	if env.Region == "" || env.AccountID == "" || env.EnrichFunctionARN == "" {
-		return nil, fmt.Errorf("workflow env needs region, account id and the EnrichPartition ARN: %+v", env)
+func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*StateMachine, error) {
+	if acct.Partition == "" || acct.Region == "" || acct.ID == "" {
+		return nil, fmt.Errorf("workflow needs the partition, Region and account id of the stack: %+v", acct)
 	}
 	if s.MaxConcurrentExecutions < 1 || s.MaxAttempts < 1 || s.SlotWaitAttempts < 1 || s.SlotWait < time.Second {
 		return nil, fmt.Errorf("settings of stack %q: concurrency, attempts, slot wait and slot wait attempts must be positive", s.Stack)
 	}
-	tableARN := func(t string) string {
-		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", env.Region, env.AccountID, t)
-	}
-	p := &pipeline{names: names, s: s, env: env, statusARN: tableARN(names.StatusTable), semARN: tableARN(names.SemaphoreTable)}
+	p := &pipeline{names: names, s: s, acct: acct, enrichARN: acct.FunctionARN(names.EnrichFunction),
+		statusARN: acct.TableARN(names.StatusTable), semARN: acct.TableARN(names.SemaphoreTable)}
 	m := &StateMachine{
 		Comment:        "ai-enrichment " + s.Stack + ": three enrichment passes of one job under a DynamoDB semaphore",
 		StartAt:        StateClaimJob,
@@ -231,12 +223,12 @@ func (p *pipeline) addDeferral(m *StateMachine) {
 		ResultPath: At("$.message"),
 		Next:       StateSendDeferred,
 	})
-	queueARN := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", p.env.Region, p.env.AccountID, p.names.Queue)
+	queueARN := p.acct.QueueARN(p.names.Queue)
 	m.Add(StateSendDeferred, &Task{
 		Comment:  "FIFO queues take no per-message delay: admission control paces the new message",
-		Resource: "arn:aws:states:::sqs:sendMessage",
+		Resource: p.acct.IntegrationARN("sqs", "sendMessage"),
 		Parameters: Params{
-			"QueueUrl":      fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", p.env.Region, p.env.AccountID, p.names.Queue),
+			"QueueUrl":      fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", p.acct.Region, p.acct.ID, p.names.Queue),
 			"MessageBody.$": "States.JsonToString($.message)",
 			// A group of its own: the job does not wait behind its old group.
 			"MessageGroupId.$": "States.Format('job-{}', $.job_data.job_posting_id)",
@@ -268,7 +260,7 @@ func (p *pipeline) timeoutSeconds() int {
 func (p *pipeline) dynamoTask(tableARN, table string, params Params) *Task {
 	params["TableName"] = table
 	return &Task{
-		Resource:       "arn:aws:states:::dynamodb:updateItem",
+		Resource:       p.acct.IntegrationARN("dynamodb", "updateItem"),
 		Parameters:     params,
 		TimeoutSeconds: 30,
 		Retry:          []Retry{{ErrorEquals: dynamoTransient, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 10, JitterStrategy: "FULL"}},
@@ -469,11 +461,19 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 		}
 		payload["previous"] = prev
 	}
+	catch := []Catch{{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity}}
+	if len(earlier) > 0 {
+		// Earlier results recorded COMPLETED but gone from Bronze (a lifecycle rule
+		// expired them): run the passes again from the first, served from Bronze where it
+		// still holds them, instead of failing every attempt.
+		catch = append(catch, Catch{ErrorEquals: []string{contract.ErrNamePreviousMissing}, ResultPath: At("$.stale"), Next: StateForget})
+	}
+	catch = append(catch, Catch{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)})
 	s := p.s
 	return &Task{
 		Comment:    fmt.Sprintf("%s (%s) through EnrichPartition", pass, pass.Section()),
-		Resource:   "arn:aws:states:::lambda:invoke",
-		Parameters: Params{"FunctionName": p.env.EnrichFunctionARN, "Payload": payload},
+		Resource:   p.acct.IntegrationARN("lambda", "invoke"),
+		Parameters: Params{"FunctionName": p.enrichARN, "Payload": payload},
 		ResultSelector: Params{
 			"bronze_key.$": "$.Payload.bronze_key",
 			"model.$":      "$.Payload.model_id",
@@ -495,12 +495,9 @@ func (p *pipeline) runPass(pass contract.Pass, earlier []contract.Pass) *Task {
 			},
 			{ErrorEquals: []string{contract.ErrNameTransient, contract.ErrNameStorage}, IntervalSeconds: 5, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: "FULL"},
 		},
-		Catch: []Catch{
-			{ErrorEquals: capacityErrors, ResultPath: At("$.error"), Next: StateCapacity},
-			{ErrorEquals: []string{statesAll}, ResultPath: At("$.error"), Next: PassFailed(pass)},
-		},
+		Catch:       catch,
 		Next:        RecordPass(pass),
-		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.env.EnrichFunctionARN, p.env.EnrichFunctionARN + ":*"}}},
+		Permissions: []Permission{{Actions: []string{"lambda:InvokeFunction"}, Resources: []string{p.enrichARN, p.enrichARN + ":*"}}},
 	}
 }
 

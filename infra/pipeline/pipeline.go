@@ -7,6 +7,9 @@ import (
 	"fmt"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/manifest"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
+	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -15,18 +18,23 @@ import (
 const Type = "ai-enrichment:index:Pipeline"
 
 // Functions are the Lambda functions, named by their directory under functions/cmd.
-var Functions = []string{"discover-partitions", "invoke-enrichment", "enrich-partition", "cleanup-locks"}
+var Functions = func() []string {
+	var keys []string
+	for _, f := range manifest.Functions {
+		keys = append(keys, f.FunctionKey())
+	}
+	return keys
+}()
 
 // Args is what the program knows before any resource exists.
 type Args struct {
 	Settings stacks.Settings
-	Account  Account
+	Account  contract.Account
 	// Code holds the deployment archive of each function in Functions.
 	Code map[string]pulumi.Archive
-	// Definition is the state machine definition and Tasks the permissions its
-	// tasks declared; both come from functions/workflow.
-	Definition string
-	Tasks      []Statement
+	// Machine is the typed state machine (functions/workflow): its definition and
+	// the permissions its tasks declared.
+	Machine *workflow.StateMachine
 }
 
 // Pipeline is the deployed stack. Its outputs are what operators and the CLI need.
@@ -47,8 +55,8 @@ type builder struct {
 	parent pulumi.ResourceOption
 	names  contract.Names
 	s      stacks.Settings
-	acct   Account
-	g      grants
+	acct   contract.Account
+	stack  spec.Stack // what the handlers' declarations are evaluated against
 	tags   pulumi.StringMap
 	prefix string
 }
@@ -76,7 +84,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	b := &builder{
 		ctx: ctx, parent: pulumi.Parent(p), names: names, s: s, acct: args.Account,
-		g: grants{acct: args.Account, names: names, s: s}, tags: tags,
+		stack: spec.Stack{Account: args.Account, Names: names, Settings: s}, tags: tags,
 		prefix: contract.Project + "-" + s.Stack + "-",
 	}
 
@@ -91,7 +99,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	sm, err := b.stateMachine(args.Definition, args.Tasks)
+	sm, err := b.stateMachine(args.Machine)
 	if err != nil {
 		return nil, err
 	}

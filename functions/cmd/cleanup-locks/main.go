@@ -4,27 +4,28 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aienrichment/ai-enrichment/functions/cleanup"
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/logging"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
 func main() {
-	slog.SetDefault(logging.New(os.Stdout))
-	opts, err := cleanup.OptionsFromEnv()
+	log := logging.New(os.Stdout)
+	opts, err := cleanup.Spec.FromEnv()
 	if err != nil {
-		slog.Error("bad configuration", "error", err.Error())
+		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
-		slog.Error("aws configuration", "error", err.Error())
+		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(cleanup.New(cfg, opts).Handle)
+	lambda.Start(cleanup.New(cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace)).Handle)
 }

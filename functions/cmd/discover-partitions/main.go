@@ -9,13 +9,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/discover"
 	"github.com/aienrichment/ai-enrichment/functions/logging"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
 func main() {
 	log := logging.New(os.Stdout)
-	opts, err := discover.OptionsFromEnv()
+	opts, err := discover.Spec.FromEnv()
 	if err != nil {
 		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
@@ -25,5 +27,5 @@ func main() {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(discover.New(cfg, opts, log).Handle)
+	lambda.Start(discover.New(cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace)).Handle)
 }

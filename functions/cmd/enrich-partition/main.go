@@ -21,7 +21,7 @@ import (
 func main() {
 	log := logging.New(os.Stdout)
 	ctx := context.Background()
-	opts, err := enrichpartition.OptionsFromEnv()
+	opts, err := enrichpartition.Spec.FromEnv()
 	if err != nil {
 		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
@@ -38,13 +38,13 @@ func main() {
 		os.Exit(1)
 	}
 	pass := controller.Pass(h.Handle)
-	ctl, adaptive, err := controller.FromEnv(os.Getenv(contract.EnvConcurrencyController))
+	ctl, adaptive, err := controller.FromEnv(opts.Controller)
 	if err != nil {
 		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	if adaptive {
-		sem := semaphore.New(dynamodb.NewFromConfig(cfg), os.Getenv(contract.EnvSemaphoreTable))
+		sem := semaphore.New(dynamodb.NewFromConfig(cfg), opts.SemaphoreTable)
 		pass = controller.New(sem, ctl, opts.Stack, emf, log).Observing(pass)
 	}
 	lambda.Start(func(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {

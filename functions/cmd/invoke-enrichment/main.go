@@ -4,32 +4,33 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/invoke"
 	"github.com/aienrichment/ai-enrichment/functions/logging"
+	"github.com/aienrichment/ai-enrichment/functions/metrics"
 )
 
 func main() {
-	slog.SetDefault(logging.New(os.Stdout))
+	log := logging.New(os.Stdout)
 	ctx := context.Background()
-	opts, err := invoke.OptionsFromEnv()
+	opts, err := invoke.Spec.FromEnv()
 	if err != nil {
-		slog.Error("bad configuration", "error", err.Error())
+		log.Error("bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		slog.Error("aws configuration", "error", err.Error())
+		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := invoke.New(ctx, cfg, opts)
+	h, err := invoke.New(ctx, cfg, opts, log, metrics.New(os.Stdout, contract.MetricsNamespace))
 	if err != nil {
-		slog.Error("handler", "error", err.Error())
+		log.Error("handler", "error", err.Error())
 		os.Exit(1)
 	}
 	lambda.Start(h.Handle)

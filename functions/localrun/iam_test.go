@@ -1,0 +1,208 @@
+package localrun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/aienrichment/ai-enrichment/functions/bronze"
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/discover"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
+	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/spec"
+	"github.com/aienrichment/ai-enrichment/stacks"
+)
+
+// iamCase deploys a stack whose roles edit changed, runs one scenario and expects
+// AccessDenied naming action in what the scenario returned or logged.
+type iamCase struct {
+	name   string
+	edit   func(t *testing.T, names contract.Names, roles []spec.Role) []spec.Role
+	run    func(ctx context.Context, t *testing.T, st *Stack) error
+	action string // the action AccessDenied must name
+}
+
+// without removes the statement sid from the role named role.
+func without(role func(contract.Names) string, sid string) func(*testing.T, contract.Names, []spec.Role) []spec.Role {
+	return func(t *testing.T, n contract.Names, roles []spec.Role) []spec.Role {
+		i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == role(n) })
+		if i < 0 || !slices.ContainsFunc(roles[i].Statements, func(s spec.Statement) bool { return s.Sid == sid }) {
+			t.Fatalf("role %s has no statement %s", role(n), sid)
+		}
+		roles[i] = roles[i].Without(sid)
+		return roles
+	}
+}
+
+// TestEveryDeclaredStatementIsNeeded: for each handler and the state machine, the
+// scenario that needs one of its statements fails with AccessDenied once the
+// statement is removed, which shows the local cloud enforces the declared policies.
+func TestEveryDeclaredStatementIsNeeded(t *testing.T) {
+	ctx := context.Background()
+	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
+	if errors.Is(err, localcloud.ErrMotoMissing) {
+		t.Skip("local cloud unavailable: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+
+	discoverRole := func(n contract.Names) string { return n.DiscoverFunction }
+	for i, tc := range []iamCase{{
+		name: "discover without its status table statement",
+		edit: without(discoverRole, "StatusTable"),
+		run: func(ctx context.Context, t *testing.T, st *Stack) error {
+			_, err := st.Discover.Handle(ctx, discover.Event{})
+			return err
+		},
+		action: "dynamodb:BatchGetItem",
+	}, {
+		// The role main shipped (issue 10): reads, PutItem and Query, but not the
+		// UpdateItem that marks every job QUEUED. Discovery published nothing.
+		name: "discover with the status grants it had before",
+		edit: func(t *testing.T, n contract.Names, roles []spec.Role) []spec.Role {
+			roles = without(discoverRole, "StatusTable")(t, n, roles)
+			roles = without(discoverRole, "StatusIndex")(t, n, roles)
+			i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == n.DiscoverFunction })
+			table := localcloud.Account.TableARN(n.StatusTable)
+			roles[i].Statements = append(roles[i].Statements, spec.Statement{Sid: "StatusTable",
+				Actions:   []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"},
+				Resources: []string{table, table + "/index/" + contract.StatusIndex}})
+			return roles
+		},
+		run: func(ctx context.Context, t *testing.T, st *Stack) error {
+			res, err := st.Discover.Handle(ctx, discover.Event{})
+			if err == nil && res.Published != 0 {
+				t.Errorf("published %d jobs without UpdateItem", res.Published)
+			}
+			return err
+		},
+		action: "dynamodb:UpdateItem",
+	}, {
+		name: "invoke without states:StartExecution and ListExecutions",
+		edit: without(func(n contract.Names) string { return n.InvokeFunction }, "Start"),
+		run: func(ctx context.Context, t *testing.T, st *Stack) error {
+			_, err := st.Invoke.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: `{}`,
+				Attributes: map[string]string{"MessageGroupId": "g", "ApproximateReceiveCount": "1"}}}})
+			return err
+		},
+		action: "states:ListExecutions",
+	}, {
+		name: "enrich without bedrock:InvokeModel",
+		edit: without(func(n contract.Names) string { return n.EnrichFunction }, "Models"),
+		run: func(ctx context.Context, t *testing.T, st *Stack) error {
+			_, err := st.Enrich.Handle(ctx, passInput(ctx, t, st, "4711"))
+			return err
+		},
+		action: "bedrock:InvokeModel",
+	}, {
+		name: "cleanup without its semaphore statement",
+		edit: without(func(n contract.Names) string { return n.CleanupFunction }, "Semaphore"),
+		run: func(ctx context.Context, t *testing.T, st *Stack) error {
+			_, err := st.Cleanup.Sweep(ctx)
+			return err
+		},
+		action: "dynamodb:GetItem",
+	}, {
+		name: "state machine without lambda:InvokeFunction",
+		edit: func(t *testing.T, n contract.Names, roles []spec.Role) []spec.Role {
+			i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == n.StateMachineRole })
+			j := slices.IndexFunc(roles[i].Statements, func(s spec.Statement) bool { return slices.Contains(s.Actions, "lambda:InvokeFunction") })
+			if j < 0 {
+				t.Fatal("the state machine declares no lambda:InvokeFunction")
+			}
+			return without(func(contract.Names) string { return n.StateMachineRole }, roles[i].Statements[j].Sid)(t, n, roles)
+		},
+		run:    runExecution,
+		action: "lambda:InvokeFunction",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := stacks.Defaults("dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Stack = fmt.Sprintf("iam%d", i)
+			s.BronzeBucket, s.SilverBucket = s.Stack+"-bronze", s.Stack+"-silver"
+			var logs bytes.Buffer
+			st, err := Deploy(ctx, cloud, contract.NamesFor(s.Stack), s, Options{
+				Log:   slog.New(slog.NewJSONHandler(&logs, nil)),
+				Roles: func(roles []spec.Role) []spec.Role { return tc.edit(t, contract.NamesFor(s.Stack), roles) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := sample.Partitions(time.Now().UTC().Add(-24*time.Hour), 1)
+			if _, err := sample.WritePartitions(ctx, s3.NewFromConfig(st.Config), s.SilverBucket, s.SilverPrefix, parts, 2, 5); err != nil {
+				t.Fatal(err)
+			}
+			err = tc.run(ctx, t, st)
+			seen := logs.String()
+			if err != nil {
+				seen += err.Error()
+			}
+			if !strings.Contains(seen, "AccessDenied") || !strings.Contains(seen, tc.action) {
+				t.Errorf("no AccessDenied naming %s; error %v, logs:\n%s", tc.action, err, logs.String())
+			}
+		})
+	}
+}
+
+// passInput stores a posting of job in Bronze (as the operator) and returns pass1's input.
+func passInput(ctx context.Context, t *testing.T, st *Stack, job string) contract.PassInput {
+	t.Helper()
+	key, err := bronze.New(s3.NewFromConfig(st.Config), st.Settings.BronzeBucket).PutPosting(ctx, contract.Posting{
+		JobPostingID: job, CompanyName: "Acme", JobTitle: "Data Engineer", JobLocation: "Lisbon",
+		DescriptionText: "Build pipelines in Go and SQL on AWS.",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return contract.PassInput{PassName: contract.Pass1, JobData: contract.JobRef{JobPostingID: job, PostingKey: key}, ExecutionID: "job-" + job + "-iam"}
+}
+
+// runExecution runs one job through the state machine and returns its failure, with
+// the history's causes, as an error.
+func runExecution(ctx context.Context, t *testing.T, st *Stack) error {
+	in := passInput(ctx, t, st, "4712")
+	input, err := json.Marshal(contract.ExecutionInput{JobData: in.JobData, ExecutionID: in.ExecutionID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sfn.NewFromConfig(st.Config)
+	out, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(st.Resources.StateMachineARN),
+		Name: aws.String(in.ExecutionID), Input: aws.String(string(input))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, c, aws.ToString(out.ExecutionArn))
+	hist, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: out.ExecutionArn, MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var causes []string
+	for _, e := range hist.Events {
+		if d := e.TaskFailedEventDetails; d != nil {
+			causes = append(causes, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
+		}
+		if d := e.ExecutionFailedEventDetails; d != nil {
+			causes = append(causes, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
+		}
+	}
+	return errors.New(strings.Join(causes, "\n"))
+}
