@@ -90,7 +90,8 @@ var Spec = spec.Function[Options]{
 			spec.Statement{Sid: "StatusTable", Actions: []string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 				Resources: []string{a.TableARN(n.StatusTable)}},
 			spec.Statement{Sid: "StatusIndex", Actions: []string{"dynamodb:Query"}, Resources: []string{a.IndexARN(n.StatusTable, contract.StatusIndex)}},
-			spec.Statement{Sid: "Publish", Actions: []string{"sqs:SendMessage"}, Resources: []string{a.QueueARN(n.Queue)}},
+			// SendMessage publishes; GetQueueAttributes reads the queue depth.
+			spec.Statement{Sid: "Publish", Actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, Resources: []string{a.QueueARN(n.Queue)}},
 		)
 	},
 }

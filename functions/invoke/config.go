@@ -64,7 +64,8 @@ var Spec = spec.Function[Options]{
 			// An existing execution of a message's publication: running, or ended
 			// before its claim (then the job is requeued).
 			{Sid: "Executions", Actions: []string{"states:DescribeExecution"}, Resources: []string{a.ExecutionsARN(n.StateMachine)}},
-			{Sid: "Semaphore", Actions: []string{"dynamodb:GetItem"}, Resources: []string{a.TableARN(n.SemaphoreTable)}},
+			// GetItem reads the count for admission; UpdateItem applies a deployed maximum.
+			{Sid: "Semaphore", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{a.TableARN(n.SemaphoreTable)}},
 			// GetItem reads the job of an existing execution, UpdateItem requeues it.
 			{Sid: "StatusTable", Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{a.TableARN(n.StatusTable)}},
 		}

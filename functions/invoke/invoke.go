@@ -237,6 +237,18 @@ func (h *Handler) admission(ctx context.Context) int {
 		h.log.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
 		return 0
 	}
+	if st.Max != h.opts.MaxConcurrent {
+		// A deploy changed maxConcurrentExecutions. The program creates the item once and
+		// then leaves it alone (it holds the live count and holders), so the first batch
+		// after the deploy applies the new maximum; running executions compare against it
+		// from their next acquire.
+		if err := h.sem.Configure(ctx, h.opts.MaxConcurrent); err != nil {
+			h.log.ErrorContext(ctx, "admission: apply the configured maximum", "from", st.Max, "to", h.opts.MaxConcurrent, "error", err.Error())
+		} else {
+			h.log.InfoContext(ctx, "semaphore maximum set from the deployed configuration", "from", st.Max, "to", h.opts.MaxConcurrent)
+			st.Max = h.opts.MaxConcurrent
+		}
+	}
 	// Every batch reads the semaphore anyway: the dashboard's slots-in-use comes from here.
 	if err := h.metrics.Emit(map[string]string{"Stack": h.opts.Stack}, nil,
 		metrics.Metric{Name: contract.MetricSlotsInUse, Value: float64(st.Count), Unit: metrics.Count}); err != nil {

@@ -241,6 +241,25 @@ func TestSameMessageTwiceStartsOneExecution(t *testing.T) {
 	}
 }
 
+// A redeploy that changes maxConcurrentExecutions reaches the semaphore item at the
+// next batch: in AWS nothing else rewrites the item's maximum after its creation.
+func TestBatchAppliesTheDeployedMaximum(t *testing.T) {
+	f := newFixture(t, waitMachine, 2, 0)
+	if err := f.sem.Configure(t.Context(), 5); err != nil { // the maximum of the previous deploy
+		t.Fatal(err)
+	}
+	if _, err := f.h.Handle(t.Context(), events.SQSEvent{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.sem.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Max != 2 {
+		t.Fatalf("semaphore maximum %d after a batch, want the deployed 2", st.Max)
+	}
+}
+
 // jobsStarted maps each job to its executions' names.
 func (f *fixture) jobsStarted(t *testing.T) map[string][]string {
 	t.Helper()

@@ -52,6 +52,7 @@ try:
     from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+    from moto.sqs.responses import SQSResponse
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import sts_backends
 except ImportError as err:  # the local cloud reports "moto not available" on this code
@@ -376,6 +377,20 @@ def _stepfunctions_resource(self):
 
 
 StepFunctionResponse._determine_resource = _stepfunctions_resource
+
+_sqs_resource = SQSResponse._determine_resource
+
+
+def _sqs_queue_resource(self):
+    """GetQueueUrl names its queue by name (and owner), not by URL: moto resolves only
+    the URL form; SQS authorises GetQueueUrl on the queue ARN."""
+    if self._get_action() == "GetQueueUrl" and self._get_param("QueueName"):
+        owner = self._get_param("QueueOwnerAWSAccountId") or self.current_account
+        return f"arn:aws:sqs:{self.region}:{owner}:{self._get_param('QueueName')}"
+    return _sqs_resource(self)
+
+
+SQSResponse._determine_resource = _sqs_queue_resource
 
 # --- S3: 403 for a missing key unless the caller may list the bucket ----------------
 

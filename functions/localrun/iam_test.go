@@ -104,13 +104,14 @@ func TestEveryDeclaredStatementIsNeeded(t *testing.T) {
 		},
 		action: "states:ListExecutions",
 	}, {
-		name: "enrich without bedrock:InvokeModel",
-		edit: without(func(n contract.Names) string { return n.EnrichFunction }, "Models"),
+		// (The gateway's bedrock:InvokeModel check: localcloud's TestGatewayChecksInvokeAndModel.)
+		name: "enrich without its Bronze objects statement",
+		edit: without(func(n contract.Names) string { return n.EnrichFunction }, "BronzeObjects"),
 		run: func(ctx context.Context, t *testing.T, st *Stack) error {
 			_, err := st.Enrich.Handle(ctx, passInput(ctx, t, st, "4711"))
 			return err
 		},
-		action: "bedrock:InvokeModel",
+		action: "s3:GetObject",
 	}, {
 		name: "cleanup without its semaphore statement",
 		edit: without(func(n contract.Names) string { return n.CleanupFunction }, "Semaphore"),

@@ -88,26 +88,21 @@ func (s *Semaphore) Read(ctx context.Context) (State, error) {
 
 func parseState(item map[string]types.AttributeValue) (State, error) {
 	var st State
-	var err error
+	numbers := map[string]*int{
+		contract.SemaphoreCount: &st.Count, contract.SemaphoreMax: &st.Max,
+		contract.SemaphoreLimit: &st.Effective, contract.SemaphoreSuccessStreak: &st.SuccessStreak,
+	}
 	for name, v := range item {
+		if field, ok := numbers[name]; ok {
+			n, err := number(v)
+			if err != nil {
+				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
+			}
+			*field = n
+			continue
+		}
 		switch name {
 		case contract.SemaphoreKey:
-		case contract.SemaphoreCount:
-			if st.Count, err = number(v); err != nil {
-				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
-			}
-		case contract.SemaphoreMax:
-			if st.Max, err = number(v); err != nil {
-				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
-			}
-		case contract.SemaphoreLimit:
-			if st.Effective, err = number(v); err != nil {
-				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
-			}
-		case contract.SemaphoreSuccessStreak:
-			if st.SuccessStreak, err = number(v); err != nil {
-				return State{}, fmt.Errorf("semaphore %s: %w", name, err)
-			}
 		case contract.SemaphoreLimitChangedAt:
 			st.LimitChangedAt = timeOf(v)
 		default:

@@ -44,6 +44,19 @@ type row struct {
 	SkillsCanonical   []string         `parquet:"skills_canonical,optional,list" parquet-element:",optional"`
 }
 
+// requiredColumns are those without which a row is no job: an upstream rename of one
+// must fail the file as a schema error, not read as rows with an empty id or text.
+var requiredColumns = []string{"job_posting_id", "job_description_text"}
+
+func checkRequired(schema *parquet.Schema, key string) error {
+	for _, c := range requiredColumns {
+		if _, ok := schema.Lookup(c); !ok {
+			return fmt.Errorf("silver file %s: %w: required column %q is missing (renamed upstream?)", key, ErrMalformed, c)
+		}
+	}
+	return nil
+}
+
 // ErrMalformed marks a file that is not readable Silver parquet: retrying will not help.
 var ErrMalformed = errors.New("malformed silver parquet")
 
@@ -83,6 +96,9 @@ func Read(r io.ReaderAt, size int64, key string, fn func(contract.Posting) error
 	f, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		return stats, fmt.Errorf("silver file %s: %w: %w", key, ErrMalformed, err)
+	}
+	if err := checkRequired(f.Schema(), key); err != nil {
+		return stats, err
 	}
 	var fnErr error
 	defer func() {

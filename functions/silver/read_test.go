@@ -139,6 +139,23 @@ func TestReadMissingColumns(t *testing.T) {
 	}
 }
 
+// A file without a required column (an upstream rename) is a schema error naming the
+// column, not rows with an empty description.
+func TestReadMissingRequiredColumn(t *testing.T) {
+	type renamed struct {
+		JobPostingID string `parquet:"job_posting_id"`
+		Text         string `parquet:"description"`
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []renamed{{"12", "text"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := silver.Read(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "s3://silver/renamed.parquet", func(contract.Posting) error { return nil })
+	if !errors.Is(err, silver.ErrMalformed) || !strings.Contains(err.Error(), `"job_description_text" is missing`) {
+		t.Fatalf("err = %v, want a schema error naming job_description_text", err)
+	}
+}
+
 func TestReadBrokenFile(t *testing.T) {
 	good := parquetBytes(t, sample.NewGenerator(1).Rows(silver.PartitionOf(time.Now()), 10), 0)
 	tests := map[string][]byte{
