@@ -194,14 +194,6 @@ func (f *fixture) acquire(t *testing.T, execution string, maxSlots int) bool {
 	return err == nil
 }
 
-func failedIDs(resp events.SQSEventResponse) map[string]bool {
-	ids := map[string]bool{}
-	for _, f := range resp.BatchItemFailures {
-		ids[f.ItemIdentifier] = true
-	}
-	return ids
-}
-
 func TestSameMessageTwiceStartsOneExecution(t *testing.T) {
 	f := newFixture(t, waitMachine, 5, 2)
 	f.publish(t, "1001", "g00", "")
