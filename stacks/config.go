@@ -44,6 +44,7 @@ func fields(s *Settings) map[string]any {
 		"invokeTimeout":               &s.InvokeTimeout,
 		"cleanupTimeout":              &s.CleanupTimeout,
 		"lockTimeout":                 &s.LockTimeout,
+		"lateLookback":                &s.LateLookback,
 		"slotWait":                    &s.SlotWait,
 		"slotWaitAttempts":            &s.SlotWaitAttempts,
 		"discoverSchedule":            &s.DiscoverSchedule,

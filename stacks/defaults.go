@@ -35,6 +35,7 @@ func Defaults(stack string) (Settings, error) {
 		InvokeTimeout:               30 * time.Second,
 		CleanupTimeout:              60 * time.Second,
 		LockTimeout:                 30 * time.Minute,
+		LateLookback:                24 * time.Hour,
 		SlotWait:                    20 * time.Second,
 		SlotWaitAttempts:            30,
 		DiscoverSchedule:            "rate(1 hour)",

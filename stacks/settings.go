@@ -40,6 +40,7 @@ type Settings struct {
 	InvokeTimeout    time.Duration
 	CleanupTimeout   time.Duration
 	LockTimeout      time.Duration // unknown holders older than this are reclaimed
+	LateLookback     time.Duration // how far behind its cursor discovery looks for late Silver (0: off)
 	SlotWait         time.Duration // wait between slot acquisition attempts
 	SlotWaitAttempts int           // bounded number of waits before giving up
 	DiscoverSchedule string

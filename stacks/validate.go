@@ -114,6 +114,9 @@ func (s Settings) Validate() error {
 	if need := CallsPerJob * s.PassTimeout; s.LockTimeout < need {
 		bad("lockTimeout", "is %s; it must exceed the three passes of one job (3 × passTimeout = %s)", s.LockTimeout, need)
 	}
+	if s.LateLookback < 0 || s.LateLookback%time.Hour != 0 {
+		bad("lateLookback", "is %s; use whole hours (Silver partitions are hourly), 0 turns the look-back off", s.LateLookback)
+	}
 	if s.SlotWait < time.Second {
 		bad("slotWait", "is %s, must be at least 1s", s.SlotWait)
 	}

@@ -76,7 +76,7 @@ const (
 	EnvBreakerFailures       = "CIRCUIT_BREAKER_FAILURES"
 	EnvBreakerCooldown       = "CIRCUIT_BREAKER_COOLDOWN_SECONDS"
 	EnvPassTimeout           = "PASS_TIMEOUT_SECONDS"
-	// EnvLateLookbackHours (optional) sets how far behind its cursor discovery looks
+	// EnvLateLookbackHours (stack setting lateLookback) sets how far behind its cursor discovery looks
 	// for late Silver; 0 turns the look-back off.
 	EnvLateLookbackHours = "LATE_LOOKBACK_HOURS"
 	EnvStack             = "STACK"

@@ -29,7 +29,7 @@ type Options struct {
 	Settle    time.Duration
 	CursorKey string // Bronze key of the cursor
 	// LateLookback is how far behind the cursor each run looks for Silver that landed
-	// late (default DefaultLateLookback; LATE_LOOKBACK_HOURS).
+	// late (stack setting lateLookback; 0 turns it off).
 	LateLookback time.Duration
 	Stack        string // metric dimension
 }
@@ -42,8 +42,7 @@ const DefaultSettle = 30 * time.Minute
 var Spec = spec.Function[Options]{
 	Key: "discover-partitions",
 	Defaults: func() Options {
-		return Options{SilverPrefix: contract.DefaultSilverPrefix, Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName,
-			LateLookback: DefaultLateLookback}
+		return Options{SilverPrefix: contract.DefaultSilverPrefix, Settle: DefaultSettle, CursorKey: contract.DefaultCursorKeyName}
 	},
 	Name: func(n contract.Names) string { return n.DiscoverFunction },
 	Vars: []spec.Var[Options]{
@@ -57,7 +56,7 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *string { return &o.StatusTable }).Required(),
 		spec.String(contract.EnvQueueURL, func(st spec.Stack) string { return st.QueueURL },
 			func(o *Options) *string { return &o.QueueURL }).Required(),
-		spec.Func(contract.EnvLateLookbackHours, func(spec.Stack) string { return strconv.Itoa(int(DefaultLateLookback / time.Hour)) },
+		spec.Func(contract.EnvLateLookbackHours, func(st spec.Stack) string { return strconv.Itoa(int(st.Settings.LateLookback / time.Hour)) },
 			func(o *Options, raw string) error {
 				n, err := strconv.Atoi(raw)
 				if err != nil || n < 0 {
@@ -65,7 +64,7 @@ var Spec = spec.Function[Options]{
 				}
 				o.LateLookback = time.Duration(n) * time.Hour
 				return nil
-			}),
+			}).Required(),
 		spec.String(contract.EnvStack, func(st spec.Stack) string { return st.Settings.Stack },
 			func(o *Options) *string { return &o.Stack }),
 		spec.Int(contract.EnvMaxPartitions, 1, func(st spec.Stack) int { return st.Settings.MaxPartitionsPerRun },

@@ -14,11 +14,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/silver"
 )
 
-// DefaultLateLookback is how far behind the cursor discovery looks for Silver that
-// landed late: a whole hour written after later ones, or files added to an hour the
-// cursor already passed (L10).
-const DefaultLateLookback = 24 * time.Hour
-
 // seenKey is the Bronze key of the manifest of a partition's files already read.
 func (h *Handler) seenKey(p silver.Partition) string {
 	return path.Join(path.Dir(h.opts.CursorKey), "seen", p.String()+".json")
