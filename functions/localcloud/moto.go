@@ -38,12 +38,30 @@ const launcherMissingMoto = 3
 
 // startMoto runs the launcher on a free loopback port. moto's Step Functions calls
 // services at localhost:MOTO_PORT, so MOTO_PORT names the gateway, not moto itself.
+// A free port is only free when it is chosen: a process started in parallel (tests
+// of other packages start clouds too) can bind it before moto does, and moto then
+// exits at once. That start is retried on new ports.
 func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) {
 	launcher := filepath.Join(dir, "launcher.py")
 	if err := os.WriteFile(launcher, launcherPy, 0o600); err != nil {
 		return nil, fmt.Errorf("write moto launcher: %w", err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "moto.log"))
+	logPath := filepath.Join(dir, "moto.log")
+	for attempt := 1; ; attempt++ {
+		m, err := launchMoto(ctx, launcher, logPath, gatewayPort)
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return m, err
+		}
+	}
+}
+
+// portAttempts bounds the starts lost to a port taken between choice and bind.
+const portAttempts = 3
+
+var errPortTaken = errors.New("moto's port was taken before it could bind it")
+
+func launchMoto(ctx context.Context, launcher, logPath string, gatewayPort int) (*moto, error) {
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("create moto log: %w", err)
 	}
@@ -72,11 +90,14 @@ func startMoto(ctx context.Context, dir string, gatewayPort int) (*moto, error) 
 	go func() { _ = cmd.Wait(); close(m.done) }()
 	if err := m.waitHealthy(ctx); err != nil {
 		m.stop()
-		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == launcherMissingMoto {
-			msg, _ := os.ReadFile(logFile.Name())
+		msg, _ := os.ReadFile(logPath)
+		switch {
+		case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == launcherMissingMoto:
 			return nil, fmt.Errorf("%w: %s", ErrMotoMissing, strings.TrimSpace(string(msg)))
+		case strings.Contains(string(msg), "Address already in use"):
+			return nil, fmt.Errorf("%w (log: %s)", errPortTaken, logPath)
 		}
-		return nil, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	if err := m.post(ctx, "/moto-api/config", `{"stepfunctions":{"execute_state_machine":true}}`); err != nil {
 		m.stop()
