@@ -53,6 +53,7 @@ type Cloud struct {
 	functions *functions
 	bedrock   *bedrockemu.Emulator
 	control   *ControlPlane
+	answers   *answers
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -102,10 +103,11 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
+		answers:   &answers{},
 		log:       log,
 	}
 	c.control = newControlPlane(c.functions.reservation)
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, authorizer{m.authorizer}, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, c.answers, authorizer{m.authorizer}, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)
