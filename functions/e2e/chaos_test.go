@@ -68,9 +68,13 @@ type scenario struct {
 	// operatorRetry fails one job's model calls for good and has an operator retry
 	// it once it is PERMANENTLY_FAILED: it must fail again, and end.
 	operatorRetry bool
-	// lowerLimit is deployed as maxConcurrentExecutions for a while, then the original
-	// again (0: no change).
+	// lowerLimit is deployed as maxConcurrentExecutions for limitHold, then the
+	// original again (0: no change).
 	lowerLimit int
+	limitHold  time.Duration
+	// maxAttempts overrides the stack's (0: keep it); fewer make the failing job's
+	// road to PERMANENTLY_FAILED, twice, shorter.
+	maxAttempts int
 	// settle bounds the time from the end of the faults to every job's end; timeout
 	// bounds the whole run.
 	settle, timeout time.Duration
@@ -115,7 +119,7 @@ func TestChaos(t *testing.T) {
 		stranded: 20, stoppedBeforeClaim: 10, lostMarks: 7, lostAcquires: 9, overlap: true, late: 20,
 		events:   localrun.Delivery{Lose: 0.3, Duplicate: 0.3, MaxDelay: 20 * time.Second, Seed: 1},
 		outageAt: 60 * time.Second, outage: 25 * time.Second, brownout: 20 * time.Second,
-		operatorRetry: true, lowerLimit: 4,
+		operatorRetry: true, lowerLimit: 4, limitHold: 30 * time.Second,
 		settle: 60 * time.Minute, timeout: 150 * time.Minute,
 	})
 }
@@ -161,7 +165,7 @@ func TestChaosLiveness(t *testing.T) {
 		stranded: 3, stoppedBeforeClaim: 2, aborts: 2, lostMarks: 3, lostAcquires: 3, overlap: true, late: 2,
 		events:   localrun.Delivery{Lose: 0.6, Duplicate: 0.5, MaxDelay: 8 * time.Second, Seed: 3},
 		outageAt: 3 * time.Second, outage: 8 * time.Second, brownout: 5 * time.Second,
-		operatorRetry: true, lowerLimit: 1,
+		operatorRetry: true, lowerLimit: 1, limitHold: 10 * time.Second, maxAttempts: 2,
 		settle: 4 * time.Minute, timeout: 10 * time.Minute,
 	})
 }
@@ -181,6 +185,9 @@ func chaosSettings(sc scenario) (stacks.Settings, error) {
 	s.ThrottleRetryInterval, s.ThrottleRetryMaxDelay, s.ThrottleRetryAttempts = time.Second, 4*time.Second, 3
 	s.BreakerCooldown = 5 * time.Second
 	s.PassTimeout, s.AlarmP99Latency = 30*time.Second, 20*time.Second
+	if sc.maxAttempts > 0 {
+		s.MaxAttempts = sc.maxAttempts
+	}
 	return s, nil
 }
 
@@ -306,7 +313,7 @@ func runChaos(t *testing.T, sc scenario) {
 		fault(func() error {
 			time.Sleep(5 * time.Second)
 			var err error
-			f.lowPeak, err = changeLimit(cctx, st, sc.lowerLimit, 20*time.Second, 8*time.Second)
+			f.lowPeak, err = changeLimit(cctx, st, sc.lowerLimit, sc.limitHold, sc.limitHold/3)
 			return err
 		})
 	}

@@ -60,6 +60,9 @@ type Stack struct {
 	Discover  *discover.Handler
 	Cleanup   *cleanup.Handler
 	Enrich    *enrichpartition.Handler
+	// invokeRole is InvokeEnrichment's SDK configuration: its event source mapping
+	// polls the queue with it, as Lambda does with the execution role.
+	invokeRole aws.Config
 
 	mu        sync.Mutex
 	invoke    *invoke.Handler
@@ -202,13 +205,11 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		return nil, err
 	}
 	cleanupOpts.StuckAfter = o.StuckAfter
-	if err != nil {
-		return nil, err
-	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, invoke: inv, newInvoke: newInvoke,
-		Discover: discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
-		Cleanup:  cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
+		Discover:   discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
+		Cleanup:    cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
+		invokeRole: roleCfg(invoke.Spec),
 	}, nil
 }
 
@@ -238,6 +239,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			return st.Invoke().Handle(ctx, ev)
 		},
+		Poller: &st.invokeRole,
 	})
 	if err != nil {
 		cancel()
