@@ -164,7 +164,7 @@ func TestChaosLiveness(t *testing.T) {
 		},
 		stranded: 3, stoppedBeforeClaim: 2, aborts: 2, lostMarks: 3, lostAcquires: 3, overlap: true, late: 2,
 		events:   localrun.Delivery{Lose: 0.6, Duplicate: 0.5, MaxDelay: 8 * time.Second, Seed: 3},
-		outageAt: 3 * time.Second, outage: 8 * time.Second, brownout: 5 * time.Second,
+		outageAt: 15 * time.Second, outage: 8 * time.Second, brownout: 5 * time.Second,
 		operatorRetry: true, lowerLimit: 1, limitHold: 10 * time.Second, maxAttempts: 2,
 		settle: 4 * time.Minute, timeout: 10 * time.Minute,
 	})
