@@ -37,21 +37,21 @@ func (g *gate) hold(st *middleware.Stack) error {
 	}), middleware.After)
 }
 
-// sent is one message on the queue: its body and the deduplication id it was sent with.
+// sent is one message on the queue: its body, group and deduplication id.
 type sent struct {
-	msg   contract.QueueMessage
-	dedup string
+	msg          contract.QueueMessage
+	group, dedup string
 }
 
-// drainSent receives and deletes every message, keeping the deduplication ids.
-func (e *env) drainSent(t *testing.T) []sent {
+// drainSent receives and deletes every message on the queue.
+func (e *env) drainSent(t testing.TB) []sent {
 	t.Helper()
 	ctx := context.Background()
 	var out []sent
 	for {
 		r, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(e.res.QueueURL), MaxNumberOfMessages: 10,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameMessageDeduplicationId},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +64,7 @@ func (e *env) drainSent(t *testing.T) []sent {
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &qm); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, sent{msg: qm, dedup: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]})
+			out = append(out, sent{msg: qm, group: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageGroupId)], dedup: m.Attributes[string(sqstypes.MessageSystemAttributeNameMessageDeduplicationId)]})
 			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.res.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}
