@@ -262,6 +262,11 @@ func checkTables(t *testing.T, m *mocks, s stacks.Settings, names contract.Names
 		seeded[contract.SemaphoreMax]["N"] != fmt.Sprint(s.MaxConcurrentExecutions) {
 		t.Errorf("seed %v", seeded)
 	}
+	// An adapting stack starts at the controller's initial limit, not at the maximum
+	// until a pass first reports.
+	if limit, ok := seeded[contract.SemaphoreLimit]; ok != s.AdaptiveConcurrency || ok && limit["N"] != fmt.Sprint(s.InitialLimit()) {
+		t.Errorf("seed %v: want effective limit %d (adaptive %v)", seeded, s.InitialLimit(), s.AdaptiveConcurrency)
+	}
 }
 
 func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {

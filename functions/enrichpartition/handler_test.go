@@ -323,8 +323,9 @@ func TestModelFaults(t *testing.T) {
 		wantErr   string // empty: the pass succeeds
 		wantCalls int
 	}{
-		// The SDK's standard retryer makes 3 attempts, then the named error surfaces.
-		{"throttling retried then named error", bedrockemu.Throttle, 0, contract.ErrNameThrottled, 3},
+		// Throttling is not retried by the SDK (llm.NewRuntime): the first throttled
+		// call fails the pass, so the controller sees it and the state machine retries.
+		{"throttling surfaces at once as the named error", bedrockemu.Throttle, 0, contract.ErrNameThrottled, 1},
 		{"5xx retried then succeeds", bedrockemu.InternalError, 1, "", 2},
 		{"truncation retried with larger budget", bedrockemu.Truncate, 1, "", 2},
 		{"truncation twice is a named error", bedrockemu.Truncate, 0, contract.ErrNameTruncated, 2},
@@ -342,10 +343,9 @@ func TestModelFaults(t *testing.T) {
 			if tt.wantErr != "" {
 				wantNamed(t, err, tt.wantErr)
 				if tt.wantErr == contract.ErrNameThrottled {
-					// Each throttled attempt counts (the SDK made 3), not once per invocation.
 					emf := f.emf()
-					if emf[contract.MetricModelThrottles] != 3.0 || emf[contract.MetricModelCalls] != 3.0 {
-						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 3 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+					if emf[contract.MetricModelThrottles] != 1.0 || emf[contract.MetricModelCalls] != 1.0 {
+						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 1 / 1", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
 					}
 				}
 				_, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
@@ -379,15 +379,20 @@ func TestModelFaults(t *testing.T) {
 	}
 }
 
-// A throttled attempt retried into a success still counts: the throttled share is
-// ModelThrottles / ModelCalls over attempts.
-func TestThrottledAttemptsCountedOnSuccess(t *testing.T) {
+// Every attempt counts: a 5xx the SDK retried, then a throttle that ends the pass, is
+// two model calls, one throttled (the throttled share is ModelThrottles / ModelCalls
+// over attempts).
+func TestThrottleAfterRetried5xxCountsEveryAttempt(t *testing.T) {
 	f := setup(t)
-	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: f.job, Pass: contract.Pass1, First: 2, Kind: bedrockemu.Throttle}}})
-	f.mustRun(contract.Pass1, false)
+	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{
+		{Job: f.job, Pass: contract.Pass1, First: 1, Kind: bedrockemu.InternalError},
+		{Job: f.job, Pass: contract.Pass1, First: 1, Kind: bedrockemu.Throttle},
+	}})
+	_, err := f.run(contract.Pass1, false)
+	wantNamed(t, err, contract.ErrNameThrottled)
 	emf := f.emf()
-	if emf[contract.MetricModelThrottles] != 2.0 || emf[contract.MetricModelCalls] != 3.0 {
-		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 2 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+	if emf[contract.MetricModelThrottles] != 1.0 || emf[contract.MetricModelCalls] != 2.0 {
+		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 1 / 2", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
 	}
 }
 
