@@ -48,6 +48,7 @@ type Options struct {
 type Cloud struct {
 	dir       string
 	moto      *moto
+	auth      authorizer
 	server    *http.Server
 	endpoint  string
 	functions *functions
@@ -105,7 +106,8 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		log:       log,
 	}
 	c.control = newControlPlane(c.functions.reservation)
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, authorizer{m.authorizer}, log)}
+	c.auth = authorizer{m.authorizer}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, c.auth, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)

@@ -60,6 +60,9 @@ type Stack struct {
 	Invoke    *invoke.Handler
 	Cleanup   *cleanup.Handler
 	Enrich    *enrichpartition.Handler
+	// invokeRole is InvokeEnrichment's SDK configuration: its event source mapping
+	// polls the queue with it, as Lambda does with the execution role.
+	invokeRole aws.Config
 }
 
 // Definition renders the stack's state machine for the local cloud.
@@ -173,13 +176,11 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 		return nil, err
 	}
 	cleanupOpts.StuckAfter = o.StuckAfter
-	if err != nil {
-		return nil, err
-	}
 	return &Stack{
 		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
-		Discover: discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
-		Cleanup:  cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
+		Discover:   discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
+		Cleanup:    cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
+		invokeRole: roleCfg(invoke.Spec),
 	}, nil
 }
 
@@ -206,6 +207,7 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 	mapping, err := st.Cloud.StartSQSMapping(ctx, localcloud.MappingConfig{
 		QueueURL: st.Resources.QueueURL, BatchSize: st.Settings.SQSBatchSize,
 		MaxConcurrency: st.Settings.InvokeMaxConcurrency, Handler: st.Invoke.Handle, // as the event source mapping
+		Poller: &st.invokeRole,
 	})
 	if err != nil {
 		cancel()
