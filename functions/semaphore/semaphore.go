@@ -296,6 +296,24 @@ func (s *Semaphore) CountSuccess(ctx context.Context) (State, error) {
 	return parseState(out.Attributes)
 }
 
+// ResetStreak sets the controller's success streak back to zero: a throttle says the
+// current limit is not proven, whether or not it changes it. (A success added at the
+// same time may be lost; it only delays an increase.)
+func (s *Semaphore) ResetStreak(ctx context.Context) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(),
+		UpdateExpression:          aws.String("SET #s = :zero"),
+		ConditionExpression:       aws.String("attribute_exists(#c)"), // never create a partial item
+		ExpressionAttributeNames:  map[string]string{"#s": contract.SemaphoreSuccessStreak, "#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+	})
+	if err != nil {
+		return fmt.Errorf("reset the success streak on semaphore %s: %w", s.table, err)
+	}
+	return nil
+}
+
 // SetLimit writes the controller's new effective limit, resets its streak and
 // stamps the change, conditional on the last change being the one seen in seen: of
 // two passes deciding at once only the first changes the limit (false for the other).
