@@ -543,6 +543,10 @@ func checkAlarms(t *testing.T, m *mocks, s stacks.Settings) {
 	if q := queriesOf(dlq)[0]; q.stat != "Maximum" || q.dims["QueueName"] != names.DeadLetterQueue {
 		t.Errorf("DLQ depth reads %s of %v, want Maximum of the DLQ", q.stat, q.dims)
 	}
+	// L9: nothing retries a dead letter, so the first one pages, whatever the stack.
+	if th, op := dlq["threshold"].(float64), dlq["comparisonOperator"]; !(op == "GreaterThanOrEqualToThreshold" && th <= 1) && !(op == "GreaterThanThreshold" && th < 1) {
+		t.Errorf("DLQ depth alarm %v %v: one dead letter does not page", op, th)
+	}
 	// One run of the schedule per period: a missing run must not look like a late one.
 	for suffix, interval := range map[string]time.Duration{pipeline.AlarmDiscoverNotRunning: s.DiscoverInterval(),
 		pipeline.AlarmCleanupNotRunning: s.CleanupInterval()} {

@@ -28,6 +28,10 @@ func TestLocksAndReconcile(t *testing.T) {
 		s.Holders[0].Execution != orphan || s.Holders[0].Status != string(cleanup.StatusUnknown) || s.Holders[0].AgeSeconds < 7000 {
 		t.Fatalf("locks: %+v", s)
 	}
+	if at, err := time.Parse(time.RFC3339, s.Holders[0].AcquiredAt); err != nil || timestamp(at) != s.Holders[0].AcquiredAt ||
+		time.Since(at) < 2*time.Hour-time.Minute {
+		t.Errorf("acquired_at %q is not in the output's one time format", s.Holders[0].AcquiredAt)
+	}
 
 	var r reconcileReport
 	runJSON(t, ExitOK, &r, "reconcile")

@@ -133,10 +133,10 @@ func (t *target) executionStatus(ctx context.Context, smARN, name string) (arn, 
 
 // holder is a slot holder with the state of its execution.
 type holder struct {
-	Execution  string    `json:"execution"`
-	AcquiredAt time.Time `json:"acquired_at"`
-	AgeSeconds int       `json:"age_seconds"`
-	Status     string    `json:"execution_status"`
+	Execution  string `json:"execution"`
+	AcquiredAt string `json:"acquired_at"` // timestamp's format, like every time in output
+	AgeSeconds int    `json:"age_seconds"`
+	Status     string `json:"execution_status"`
 }
 
 // slots is the semaphore: count, limit, holders and the drift between them.
@@ -164,7 +164,7 @@ func (t *target) slots(ctx context.Context) (slots, error) {
 		if err != nil {
 			return slots{}, err
 		}
-		s.Holders = append(s.Holders, holder{Execution: h.Execution, AcquiredAt: h.AcquiredAt, AgeSeconds: int(now.Sub(h.AcquiredAt).Seconds()), Status: es})
+		s.Holders = append(s.Holders, holder{Execution: h.Execution, AcquiredAt: timestamp(h.AcquiredAt), AgeSeconds: int(now.Sub(h.AcquiredAt).Seconds()), Status: es})
 	}
 	return s, nil
 }
@@ -228,10 +228,11 @@ func (t *target) oldestAge(ctx context.Context, queue string) *float64 {
 			latest = &out.Datapoints[i]
 		}
 	}
-	if latest == nil {
+	if latest == nil || latest.Maximum == nil {
 		return nil
 	}
-	return latest.Maximum
+	age := round(*latest.Maximum, 0)
+	return &age
 }
 
 type statusReport struct {

@@ -19,6 +19,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -27,6 +28,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -657,6 +659,32 @@ func TestPassWithoutTheClaimCallsNoModelAndWritesNothing(t *testing.T) {
 	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(contract.BronzeKey(f.job, contract.Pass1, testModel))}); err == nil {
 		t.Fatal("a pass without the claim wrote its result")
 	}
+	// The claim is taken while the model answers (cleanup after an abort, then a retry
+	// claims the job): the answer is not stored as the pass's result.
+	claim(in.ExecutionID)
+	reads := 0
+	h.claims = status.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("steal", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if reads++; reads == 1 {
+					claim("job-" + f.job + "-retry")
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	}), table)
+	_, err = h.Handle(ctx, in)
+	if !errors.As(err, &ce) || ce.Name != contract.ErrNameClaimLost {
+		t.Fatalf("claim lost during the model call: err = %v, want %s", err, contract.ErrNameClaimLost)
+	}
+	if n := f.emu.Count(f.job, contract.Pass1); n != 1 {
+		t.Fatalf("%d model calls, want the one made while the claim was held", n)
+	}
+	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(contract.BronzeKey(f.job, contract.Pass1, testModel))}); err == nil {
+		t.Fatal("a pass that lost its claim during the model call wrote its result")
+	}
+	h.claims = status.New(db, table)
 	claim(in.ExecutionID)
 	if out, err := h.Handle(ctx, in); err != nil || out.BronzeKey == "" {
 		t.Fatalf("with the claim: %+v %v", out, err)

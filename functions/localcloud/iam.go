@@ -106,8 +106,18 @@ type errDenied struct{ message string }
 func (e errDenied) Error() string { return e.message }
 
 func (a authorizer) authorize(ctx context.Context, r *http.Request, action, resource string) error {
+	return a.ask(ctx, r.Header.Get("Authorization"), r.Header.Get("X-Amz-Security-Token"), action, resource)
+}
+
+// allows asks the same about the holder of creds, for calls a service makes on a
+// role's behalf (an event source mapping polling with the execution role).
+func (a authorizer) allows(ctx context.Context, creds aws.Credentials, action, resource string) error {
+	return a.ask(ctx, "AWS4-HMAC-SHA256 Credential="+creds.AccessKeyID+"/", creds.SessionToken, action, resource)
+}
+
+func (a authorizer) ask(ctx context.Context, authorization, token, action, resource string) error {
 	body, err := json.Marshal(map[string]string{
-		"account": AccountID, "authorization": r.Header.Get("Authorization"), "token": r.Header.Get("X-Amz-Security-Token"),
+		"account": AccountID, "authorization": authorization, "token": token,
 		"action": action, "resource": resource,
 	})
 	if err != nil {

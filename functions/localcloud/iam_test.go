@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
@@ -114,6 +115,38 @@ func TestSQSBatchIsAuthorisedAsItsAction(t *testing.T) {
 	}
 	_, err = q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url})
 	wantDenied(t, err, "AccessDeniedException", "sqs:ReceiveMessage", acct.QueueARN("iam-batch"))
+}
+
+// An SQS event source mapping polls with the function's role: a role that may not
+// receive from the queue is refused when the mapping is created, as AWS refuses it,
+// and one that may polls and deletes.
+func TestMappingPollsWithTheExecutionRole(t *testing.T) {
+	ctx := context.Background()
+	created, err := sqs.NewFromConfig(config(t)).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("iam-mapping")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, arn := aws.ToString(created.QueueUrl), acct.QueueARN("iam-mapping")
+	handler := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
+	c := localcloud.Shared(t)
+	noReceive := asRole(t, spec.LambdaService, spec.Statement{
+		Sid: "Poll", Actions: []string{"sqs:GetQueueAttributes", "sqs:DeleteMessage"}, Resources: []string{arn}})
+	if m, err := c.StartSQSMapping(ctx, localcloud.MappingConfig{QueueURL: url, BatchSize: 1, MaxConcurrency: 1,
+		Handler: handler, Poller: &noReceive}); err == nil || !strings.Contains(err.Error(), "sqs:ReceiveMessage") {
+		if m != nil {
+			m.Stop()
+		}
+		t.Fatalf("mapping with a role that may not receive: %v", err)
+	}
+	poll := asRole(t, spec.LambdaService, spec.Statement{
+		Sid: "Poll", Actions: []string{"sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage"}, Resources: []string{arn}})
+	m, err := c.StartSQSMapping(ctx, localcloud.MappingConfig{QueueURL: url, BatchSize: 1, MaxConcurrency: 1, Handler: handler, Poller: &poll})
+	if err != nil {
+		t.Fatalf("mapping with a role that may poll: %v", err)
+	}
+	m.Stop()
 }
 
 // S3 answers a missing key with 404 only to a caller allowed s3:ListBucket on the

@@ -21,6 +21,13 @@ type MappingConfig struct {
 	BatchSize      int // 1 to 10
 	MaxConcurrency int // pollers, at least 1
 	Handler        func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+	// Poller is the SDK configuration the mapping polls and deletes with. Lambda
+	// reads and deletes the messages with the function's execution role, which must
+	// allow sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes (AWS
+	// Lambda Developer Guide, "Using Lambda with Amazon SQS", execution role
+	// permissions), so a role without them fails here as in AWS. Nil: the
+	// operator's credentials.
+	Poller *aws.Config
 }
 
 // Mapping polls a queue like Lambda's event source mapping with
@@ -48,6 +55,9 @@ func (c *Cloud) StartSQSMapping(ctx context.Context, mc MappingConfig) (*Mapping
 	if err != nil {
 		return nil, err
 	}
+	if mc.Poller != nil {
+		cfg = *mc.Poller
+	}
 	client := sqs.NewFromConfig(cfg)
 	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(mc.QueueURL),
@@ -60,6 +70,11 @@ func (c *Cloud) StartSQSMapping(ctx context.Context, mc MappingConfig) (*Mapping
 	if err != nil {
 		return nil, fmt.Errorf("sqs mapping: visibility timeout of %s: %w", mc.QueueURL, err)
 	}
+	if mc.Poller != nil {
+		if err := c.checkPoller(ctx, cfg, attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]); err != nil {
+			return nil, err
+		}
+	}
 	p := poller{cfg: mc, sqs: client, arn: attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], log: c.log,
 		visibility: time.Duration(visibility) * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
@@ -71,6 +86,25 @@ func (c *Cloud) StartSQSMapping(ctx context.Context, mc MappingConfig) (*Mapping
 	c.mappings = append(c.mappings, m)
 	c.mu.Unlock()
 	return m, nil
+}
+
+// pollerActions are what an SQS event source mapping does with the execution role.
+var pollerActions = []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+// checkPoller refuses a mapping whose role may not poll the queue, as
+// CreateEventSourceMapping does (InvalidParameterValueException: the execution role
+// lacks permission to call ReceiveMessage), instead of a mapping that fails quietly.
+func (c *Cloud) checkPoller(ctx context.Context, cfg aws.Config, queueARN string) error {
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("sqs mapping: poller credentials: %w", err)
+	}
+	for _, action := range pollerActions {
+		if err := c.auth.allows(ctx, creds, action, queueARN); err != nil {
+			return fmt.Errorf("sqs mapping: the execution role may not call %s on %s: %w", action, queueARN, err)
+		}
+	}
+	return nil
 }
 
 // Stop ends polling and waits for the batches in flight.

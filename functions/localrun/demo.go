@@ -74,6 +74,10 @@ func (o DemoOptions) Validate() error {
 	return nil
 }
 
+// offlineLatency is how long the offline model takes to answer: no time at all (the
+// emulator adds latency only when a test or simulation asks for it).
+const offlineLatency time.Duration = 0
+
 // exportTimeout bounds the export of Bronze after an interrupt.
 const exportTimeout = time.Minute
 
@@ -94,12 +98,20 @@ func Demo(ctx context.Context, o DemoOptions) (sum DemoSummary, err error) {
 	if s.SilverBucket == "" {
 		s.SilverBucket = contract.Project + "-" + s.Stack + "-silver"
 	}
+	deferDelay := 2 * time.Second
+	if o.ModelConfig == nil {
+		// The offline model answers at once, not in the ~30 s a stack plans a call for:
+		// its waits are scaled as the throughput simulation scales them, by the model's
+		// latency over the expected one, which puts every wait at its one-second floor.
+		factor := float64(offlineLatency) / float64(s.ExpectedPassLatency)
+		s, deferDelay = Scale(s, factor), ScaledDeferDelay(factor)
+	}
 	cloud, err := localcloud.Start(ctx, localcloud.Options{Bedrock: bedrockemu.Options{Offline: offline.Answer}})
 	if err != nil {
 		return sum, err
 	}
 	defer cloud.Close()
-	st, err := Deploy(ctx, cloud, names, s, Options{ModelConfig: o.ModelConfig, Log: o.Log, DeferDelay: 2 * time.Second})
+	st, err := Deploy(ctx, cloud, names, s, Options{ModelConfig: o.ModelConfig, Log: o.Log, DeferDelay: deferDelay})
 	if err != nil {
 		return sum, err
 	}

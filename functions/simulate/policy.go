@@ -6,6 +6,7 @@ import (
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
+	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -53,7 +54,7 @@ func OriginalDefinition(names contract.Names, s stacks.Settings, scale float64) 
 	}
 	acquire.Retry = append([]workflow.Retry{{
 		ErrorEquals:     []string{conditionFailed},
-		IntervalSeconds: max(1, int(scaled(originalAcquireInterval, scale).Seconds())),
+		IntervalSeconds: int(localrun.ScaleWait(originalAcquireInterval, scale).Seconds()),
 		BackoffRate:     originalAcquireBackoff,
 		MaxAttempts:     originalAcquireAttempts,
 	}}, acquire.Retry...)

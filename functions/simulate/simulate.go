@@ -92,24 +92,6 @@ func Bound(rpm, concurrency int, latency time.Duration) float64 {
 	return min(float64(rpm)/3, byConcurrency)
 }
 
-// Scale shrinks the stack's waits by factor (the simulated latency over the expected
-// one) so the run keeps the proportions of production in minutes instead of hours;
-// Step Functions waits have a one-second floor.
-func Scale(s stacks.Settings, factor float64) stacks.Settings {
-	atLeastSecond := func(d time.Duration) time.Duration {
-		return max(time.Second, scaled(d, factor).Round(time.Second))
-	}
-	s.SlotWait = atLeastSecond(s.SlotWait)
-	s.ThrottleRetryInterval = atLeastSecond(s.ThrottleRetryInterval)
-	s.ThrottleRetryMaxDelay = atLeastSecond(s.ThrottleRetryMaxDelay)
-	s.BreakerCooldown = atLeastSecond(s.BreakerCooldown)
-	return s
-}
-
-func scaled(d time.Duration, factor float64) time.Duration {
-	return time.Duration(float64(d) * factor)
-}
-
 // Run deploys the stack in a fresh local cloud, runs o.Jobs generated postings through
 // the pipeline under o.Policy, and measures the run.
 func Run(ctx context.Context, o Options) (Result, error) {
@@ -123,7 +105,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.Timeout = 10 * time.Minute
 	}
 	factor := float64(o.Latency) / float64(o.Settings.ExpectedPassLatency)
-	s := Scale(o.Settings, factor)
+	s := localrun.Scale(o.Settings, factor)
 	s.BronzeBucket, s.SilverBucket = contract.Project+"-"+s.Stack+"-bronze", contract.Project+"-"+s.Stack+"-silver"
 	s.MaxJobsPerPartition = max(s.MaxJobsPerPartition, o.Jobs)
 	switch o.Policy {
@@ -132,7 +114,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	case Adaptive, Fixed:
 		s.AdaptiveConcurrency = o.Policy == Adaptive
 	}
-	s.ConcurrencyCooldown = max(time.Second, scaled(s.ConcurrencyCooldown, factor).Round(time.Second))
 	res := Result{
 		Policy: o.Policy, Jobs: o.Jobs, Concurrency: s.MaxConcurrentExecutions, Latency: o.Latency, RPM: o.RPM, Scale: factor,
 		BoundPerMinute: Bound(o.RPM, s.MaxConcurrentExecutions, o.Latency),
@@ -144,7 +125,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer cloud.Close()
 	names := contract.NamesFor(s.Stack)
 	st, err := localrun.Deploy(ctx, cloud, names, s, localrun.Options{
-		Log: o.Log, DeferDelay: max(time.Second, scaled(30*time.Second, factor).Round(time.Second)),
+		Log: o.Log, DeferDelay: localrun.ScaledDeferDelay(factor),
 	})
 	if err != nil {
 		return res, err

@@ -35,30 +35,6 @@ func TestBound(t *testing.T) {
 	}
 }
 
-func TestScale(t *testing.T) {
-	s, err := stacks.Defaults("dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		factor                     float64
-		slotWait, throttle, maxDel time.Duration
-	}{
-		{1, s.SlotWait, s.ThrottleRetryInterval, s.ThrottleRetryMaxDelay},
-		{2.0 / 30, time.Second, time.Second, 8 * time.Second},
-		{0.001, time.Second, time.Second, time.Second}, // the one-second floor of Step Functions waits
-	} {
-		got := Scale(s, tc.factor)
-		if got.SlotWait != tc.slotWait || got.ThrottleRetryInterval != tc.throttle || got.ThrottleRetryMaxDelay != tc.maxDel {
-			t.Errorf("Scale(%.3f): slot wait %v, throttle retry %v, max delay %v; want %v, %v, %v",
-				tc.factor, got.SlotWait, got.ThrottleRetryInterval, got.ThrottleRetryMaxDelay, tc.slotWait, tc.throttle, tc.maxDel)
-		}
-		if got.MaxConcurrentExecutions != s.MaxConcurrentExecutions || got.PassTimeout != s.PassTimeout {
-			t.Errorf("Scale(%.3f) changed concurrency or the pass timeout", tc.factor)
-		}
-	}
-}
-
 // TestOriginalDefinition checks the variant: the acquire state retries the failed
 // condition without a cap on the delay, and the first exhaustion fails the attempt.
 func TestOriginalDefinition(t *testing.T) {
