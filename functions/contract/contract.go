@@ -103,6 +103,9 @@ const (
 	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
 	// name follows), so no other attribute of the item can be taken for a holder.
 	SemaphoreHolderPrefix = "holder:"
+	// SemaphoreWaiters lists the task tokens of executions waiting for a slot, oldest
+	// first: a release hands its slot to the first (workflow, WaitForSlot).
+	SemaphoreWaiters = "slotwaiters"
 )
 
 // Metric names (namespace MetricsNamespace) shared by the emitters and the alarms and
