@@ -81,9 +81,10 @@ bench-throughput: moto
 bench-tokens:
 	@cd functions && go run ./cmd/enrichctl bench-tokens --stack $(STACK)
 
-## chaos: the chaos tests (500 jobs, then the short variants) in the local cloud
+## chaos: the chaos tests (CHAOS_JOBS jobs, default 500, then the short variants) in the local cloud
+CHAOS_JOBS ?= 500
 chaos: moto
-	@cd functions && CHAOS=1 go test -count=1 -timeout 150m -run TestChaos ./e2e/...
+	@cd functions && CHAOS=1 CHAOS_JOBS=$(CHAOS_JOBS) go test -count=1 -timeout 150m -v -run TestChaos ./e2e/...
 
 ## preview / up: wrap the Pulumi CLI for one stack
 preview: package

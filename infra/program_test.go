@@ -262,6 +262,11 @@ func checkTables(t *testing.T, m *mocks, s stacks.Settings, names contract.Names
 		seeded[contract.SemaphoreMax]["N"] != fmt.Sprint(s.MaxConcurrentExecutions) {
 		t.Errorf("seed %v", seeded)
 	}
+	// An adapting stack starts at the controller's initial limit, not at the maximum
+	// until a pass first reports.
+	if limit, ok := seeded[contract.SemaphoreLimit]; ok != s.AdaptiveConcurrency || ok && limit["N"] != fmt.Sprint(s.InitialLimit()) {
+		t.Errorf("seed %v: want effective limit %d (adaptive %v)", seeded, s.InitialLimit(), s.AdaptiveConcurrency)
+	}
 }
 
 func checkFunctions(t *testing.T, m *mocks, s stacks.Settings, names contract.Names) {
@@ -537,6 +542,10 @@ func checkAlarms(t *testing.T, m *mocks, s stacks.Settings) {
 	dlq := m.named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", prefix+pipeline.AlarmDLQDepth).inputs
 	if q := queriesOf(dlq)[0]; q.stat != "Maximum" || q.dims["QueueName"] != names.DeadLetterQueue {
 		t.Errorf("DLQ depth reads %s of %v, want Maximum of the DLQ", q.stat, q.dims)
+	}
+	// L9: nothing retries a dead letter, so the first one pages, whatever the stack.
+	if th, op := dlq["threshold"].(float64), dlq["comparisonOperator"]; !(op == "GreaterThanOrEqualToThreshold" && th <= 1) && !(op == "GreaterThanThreshold" && th < 1) {
+		t.Errorf("DLQ depth alarm %v %v: one dead letter does not page", op, th)
 	}
 	// One run of the schedule per period: a missing run must not look like a late one.
 	for suffix, interval := range map[string]time.Duration{pipeline.AlarmDiscoverNotRunning: s.DiscoverInterval(),

@@ -104,6 +104,16 @@ const QueueRetention = 14 * 24 * time.Hour
 // an alarm on a missing run never fires between two runs of any sensible schedule.
 const unknownInterval = 24 * time.Hour
 
+// InitialLimit is the effective limit a new semaphore item starts with: the
+// controller's initial limit within [ConcurrencyMin, MaxConcurrentExecutions], or 0
+// when the stack does not adapt (acquire then enforces the maximum alone).
+func (s Settings) InitialLimit() int {
+	if !s.AdaptiveConcurrency {
+		return 0
+	}
+	return min(s.MaxConcurrentExecutions, max(s.ConcurrencyMin, s.ConcurrencyInitial))
+}
+
 // DiscoverInterval and CleanupInterval are the time between two scheduled runs
 // (rate schedules; a day for cron ones), what the alarms on their metrics size
 // their periods by.

@@ -64,6 +64,9 @@ const (
 	EnvReasoningEffortPass2 = "BEDROCK_REASONING_EFFORT_PASS2"
 	EnvReasoningEffortPass3 = "BEDROCK_REASONING_EFFORT_PASS3"
 	EnvMaxConcurrency       = "MAX_CONCURRENT_EXECUTIONS"
+	// EnvConcurrencyInitial is the initial effective limit a deploy gives the semaphore
+	// item (stacks.Settings.InitialLimit); 0 when the stack does not adapt.
+	EnvConcurrencyInitial = "CONCURRENCY_INITIAL"
 	// EnvConcurrencyController holds the controller settings of EnrichPartition as JSON
 	// (controller.EnvValue); empty when the stack does not adapt its concurrency.
 	EnvConcurrencyController = "CONCURRENCY_CONTROLLER"
@@ -107,6 +110,19 @@ const (
 	// first: a release hands its slot to the first (workflow, WaitForSlot).
 	SemaphoreWaiters = "slotwaiters"
 )
+
+// SemaphoreSeed is the number attributes of the semaphore item a deploy creates
+// (besides its key): no slot held, the configured maximum and, when initial > 0 (the
+// stack adapts its concurrency), the controller's initial limit as the effective one,
+// so acquire enforces it from the first execution on instead of the maximum until a
+// pass first reports. The Pulumi program and the local cloud render it.
+func SemaphoreSeed(maximum, initial int) map[string]int {
+	seed := map[string]int{SemaphoreCount: 0, SemaphoreMax: maximum}
+	if initial > 0 {
+		seed[SemaphoreLimit] = initial
+	}
+	return seed
+}
 
 // Metric names (namespace MetricsNamespace) shared by the emitters and the alarms and
 // dashboard. CleanupLocks emits the first two with dimension Stack; the drift alarm

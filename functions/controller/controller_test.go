@@ -47,9 +47,11 @@ func TestSignalOf(t *testing.T) {
 	}
 }
 
-// TestObserve drives the shell against the semaphore item in the local cloud: a
-// first signal writes the initial limit, a throttle cuts it once per cooldown (the second, at once, is the same
-// episode), and a full round of successes with every slot busy adds a step.
+// TestObserve drives the shell against the semaphore item in the local cloud: the
+// deploy wrote the initial limit, the first throttle cuts it, a throttle within the
+// cooldown changes nothing, a full round of successes with every slot busy adds a
+// step, and an item without a limit (written before the deploy seeded one) gets the
+// initial limit at the first signal, not a cut from the maximum.
 func TestObserve(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
@@ -61,6 +63,7 @@ func TestObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.BronzeBucket, s.SilverBucket = "ctl-bronze", "ctl-silver"
+	s.MaxConcurrentExecutions, s.ConcurrencyInitial = 5, 2
 	names := contract.NamesFor("ctl")
 	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
 		t.Fatal(err)
@@ -79,39 +82,35 @@ func TestObserve(t *testing.T) {
 		}
 		return st.Limit()
 	}
-
-	if err := c.Observe(ctx, Throttled); err != nil {
-		t.Fatal(err)
-	}
-	if got := limit(); got != 2 { // the initial limit, not a cut from the maximum of 5
-		t.Fatalf("after the first throttle the limit is %d, want the initial 2", got)
-	}
-	if !strings.Contains(emf.String(), contract.MetricEffectiveLimit) {
-		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())
-	}
-	if err := c.Observe(ctx, Throttled); err != nil {
-		t.Fatal(err)
-	}
-	if got := limit(); got != 2 {
-		t.Fatalf("a second throttle within the cooldown moved the limit to %d", got)
-	}
-
-	clock = clock.Add(2 * time.Minute)
-	for range 2 { // slots idle: successes earn nothing
-		if err := c.Observe(ctx, Success); err != nil {
+	observe := func(sig Signal, want int, why string) {
+		t.Helper()
+		if err := c.Observe(ctx, sig); err != nil {
 			t.Fatal(err)
+		}
+		if got := limit(); got != want {
+			t.Fatalf("%s: limit %d, want %d", why, got, want)
 		}
 	}
 	if got := limit(); got != 2 {
-		t.Fatalf("successes with idle slots moved the limit to %d", got)
+		t.Fatalf("the deployed item's limit is %d, want the initial 2", got)
 	}
-	setCount(t, db, names.SemaphoreTable, 2)
-	if err := c.Observe(ctx, Success); err != nil {
+	observe(Throttled, 1, "the first throttle")
+	if !strings.Contains(emf.String(), contract.MetricEffectiveLimit) {
+		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())
+	}
+	clock = clock.Add(2 * time.Minute)
+	observe(Success, 1, "a success with the slot idle") // the limit is not what binds
+	setCount(t, db, names.SemaphoreTable, 1)
+	observe(Success, 2, "a full round with every slot busy")
+	observe(Throttled, 2, "a throttle within the cooldown")
+	clock = clock.Add(2 * time.Minute)
+	observe(Throttled, 1, "a throttle after the cooldown")
+
+	// An item from before the deploy seeded a limit: none, and no memory.
+	if err := sem.Configure(ctx, semaphore.Config{Max: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if got := limit(); got != 3 {
-		t.Fatalf("a full round with every slot busy left the limit at %d, want 3", got)
-	}
+	observe(Throttled, 2, "the first throttle on an item without a limit")
 }
 
 // setCount sets the semaphore count as if n slots were held.

@@ -2,7 +2,6 @@ package discover
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -90,31 +88,12 @@ func (e *env) run(t testing.TB, ev Event) Result {
 // drain receives and deletes every message on the queue.
 func (e *env) drain(t testing.TB) (msgs []contract.QueueMessage, groups map[string]int) {
 	t.Helper()
-	ctx := context.Background()
 	groups = map[string]int{}
-	for {
-		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(e.res.QueueURL), MaxNumberOfMessages: 10,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameMessageGroupId},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return msgs, groups
-		}
-		for _, m := range out.Messages {
-			var qm contract.QueueMessage
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &qm); err != nil {
-				t.Fatal(err)
-			}
-			msgs = append(msgs, qm)
-			groups[m.Attributes["MessageGroupId"]]++
-			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.res.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+	for _, s := range e.drainSent(t) {
+		msgs = append(msgs, s.msg)
+		groups[s.group]++
 	}
+	return msgs, groups
 }
 
 func (e *env) setStatus(t testing.TB, id, status string, attempts int) {

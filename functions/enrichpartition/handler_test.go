@@ -19,6 +19,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -27,6 +28,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -321,8 +323,9 @@ func TestModelFaults(t *testing.T) {
 		wantErr   string // empty: the pass succeeds
 		wantCalls int
 	}{
-		// The SDK's standard retryer makes 3 attempts, then the named error surfaces.
-		{"throttling retried then named error", bedrockemu.Throttle, 0, contract.ErrNameThrottled, 3},
+		// Throttling is not retried by the SDK (llm.NewRuntime): the first throttled
+		// call fails the pass, so the controller sees it and the state machine retries.
+		{"throttling surfaces at once as the named error", bedrockemu.Throttle, 0, contract.ErrNameThrottled, 1},
 		{"5xx retried then succeeds", bedrockemu.InternalError, 1, "", 2},
 		{"truncation retried with larger budget", bedrockemu.Truncate, 1, "", 2},
 		{"truncation twice is a named error", bedrockemu.Truncate, 0, contract.ErrNameTruncated, 2},
@@ -340,10 +343,9 @@ func TestModelFaults(t *testing.T) {
 			if tt.wantErr != "" {
 				wantNamed(t, err, tt.wantErr)
 				if tt.wantErr == contract.ErrNameThrottled {
-					// Each throttled attempt counts (the SDK made 3), not once per invocation.
 					emf := f.emf()
-					if emf[contract.MetricModelThrottles] != 3.0 || emf[contract.MetricModelCalls] != 3.0 {
-						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 3 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+					if emf[contract.MetricModelThrottles] != 1.0 || emf[contract.MetricModelCalls] != 1.0 {
+						t.Fatalf("ModelThrottles %v / ModelCalls %v, want 1 / 1", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
 					}
 				}
 				_, found, gerr := bronze.New(f.s3, testBucket).Get(context.Background(), contract.BronzeKey(f.job, contract.Pass1, testModel))
@@ -377,15 +379,20 @@ func TestModelFaults(t *testing.T) {
 	}
 }
 
-// A throttled attempt retried into a success still counts: the throttled share is
-// ModelThrottles / ModelCalls over attempts.
-func TestThrottledAttemptsCountedOnSuccess(t *testing.T) {
+// Every attempt counts: a 5xx the SDK retried, then a throttle that ends the pass, is
+// two model calls, one throttled (the throttled share is ModelThrottles / ModelCalls
+// over attempts).
+func TestThrottleAfterRetried5xxCountsEveryAttempt(t *testing.T) {
 	f := setup(t)
-	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{{Job: f.job, Pass: contract.Pass1, First: 2, Kind: bedrockemu.Throttle}}})
-	f.mustRun(contract.Pass1, false)
+	f.emu.SetFaults(bedrockemu.Faults{Rules: []bedrockemu.Rule{
+		{Job: f.job, Pass: contract.Pass1, First: 1, Kind: bedrockemu.InternalError},
+		{Job: f.job, Pass: contract.Pass1, First: 1, Kind: bedrockemu.Throttle},
+	}})
+	_, err := f.run(contract.Pass1, false)
+	wantNamed(t, err, contract.ErrNameThrottled)
 	emf := f.emf()
-	if emf[contract.MetricModelThrottles] != 2.0 || emf[contract.MetricModelCalls] != 3.0 {
-		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 2 / 3", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
+	if emf[contract.MetricModelThrottles] != 1.0 || emf[contract.MetricModelCalls] != 2.0 {
+		t.Fatalf("ModelThrottles %v / ModelCalls %v, want 1 / 2", emf[contract.MetricModelThrottles], emf[contract.MetricModelCalls])
 	}
 }
 
@@ -652,6 +659,32 @@ func TestPassWithoutTheClaimCallsNoModelAndWritesNothing(t *testing.T) {
 	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(contract.BronzeKey(f.job, contract.Pass1, testModel))}); err == nil {
 		t.Fatal("a pass without the claim wrote its result")
 	}
+	// The claim is taken while the model answers (cleanup after an abort, then a retry
+	// claims the job): the answer is not stored as the pass's result.
+	claim(in.ExecutionID)
+	reads := 0
+	h.claims = status.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("steal", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if reads++; reads == 1 {
+					claim("job-" + f.job + "-retry")
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	}), table)
+	_, err = h.Handle(ctx, in)
+	if !errors.As(err, &ce) || ce.Name != contract.ErrNameClaimLost {
+		t.Fatalf("claim lost during the model call: err = %v, want %s", err, contract.ErrNameClaimLost)
+	}
+	if n := f.emu.Count(f.job, contract.Pass1); n != 1 {
+		t.Fatalf("%d model calls, want the one made while the claim was held", n)
+	}
+	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(contract.BronzeKey(f.job, contract.Pass1, testModel))}); err == nil {
+		t.Fatal("a pass that lost its claim during the model call wrote its result")
+	}
+	h.claims = status.New(db, table)
 	claim(in.ExecutionID)
 	if out, err := h.Handle(ctx, in); err != nil || out.BronzeKey == "" {
 		t.Fatalf("with the claim: %+v %v", out, err)

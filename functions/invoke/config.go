@@ -19,9 +19,12 @@ type Options struct {
 	StatusTable     string
 	MessageGroups   int
 	MaxConcurrent   int
-	AdmissionBuffer int
-	DeferDelay      time.Duration
-	Stack           string // metric dimension
+	// ConcurrencyInitial is the controller's initial limit, 0 without a controller:
+	// with MaxConcurrent, the semaphore configuration a deploy applies.
+	ConcurrencyInitial int
+	AdmissionBuffer    int
+	DeferDelay         time.Duration
+	Stack              string // metric dimension
 }
 
 // Spec is what InvokeEnrichment reads from its environment and the AWS calls it
@@ -43,6 +46,8 @@ var Spec = spec.Function[Options]{
 			func(o *Options) *int { return &o.MessageGroups }).Required(),
 		spec.Int(contract.EnvMaxConcurrency, 1, func(st spec.Stack) int { return st.Settings.MaxConcurrentExecutions },
 			func(o *Options) *int { return &o.MaxConcurrent }).Required(),
+		spec.Int(contract.EnvConcurrencyInitial, 0, func(st spec.Stack) int { return st.Settings.InitialLimit() },
+			func(o *Options) *int { return &o.ConcurrencyInitial }),
 		spec.Int(contract.EnvAdmissionBuffer, 0, func(st spec.Stack) int { return st.Settings.AdmissionBuffer },
 			func(o *Options) *int { return &o.AdmissionBuffer }).Required(),
 		spec.String(contract.EnvStack, func(st spec.Stack) string { return st.Settings.Stack },

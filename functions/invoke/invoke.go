@@ -237,16 +237,19 @@ func (h *Handler) admission(ctx context.Context) int {
 		h.log.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
 		return 0
 	}
-	if st.Max != h.opts.MaxConcurrent {
-		// A deploy changed maxConcurrentExecutions. The program creates the item once and
-		// then leaves it alone (it holds the live count and holders), so the first batch
-		// after the deploy applies the new maximum; running executions compare against it
-		// from their next acquire.
-		if err := h.sem.Configure(ctx, h.opts.MaxConcurrent); err != nil {
-			h.log.ErrorContext(ctx, "admission: apply the configured maximum", "from", st.Max, "to", h.opts.MaxConcurrent, "error", err.Error())
+	if conf := (semaphore.Config{Max: h.opts.MaxConcurrent, Initial: h.opts.ConcurrencyInitial}); !st.Configured(conf) {
+		// A deploy changed maxConcurrentExecutions or turned the controller on or off.
+		// The program creates the item once and then leaves it alone (it holds the live
+		// count and holders), so the first batch after the deploy applies the new
+		// configuration; running executions compare against it from their next acquire.
+		if err := h.sem.Configure(ctx, conf); err != nil {
+			h.log.ErrorContext(ctx, "admission: apply the configured maximum", "from", st.Max, "to", conf.Max, "error", err.Error())
 		} else {
-			h.log.InfoContext(ctx, "semaphore maximum set from the deployed configuration", "from", st.Max, "to", h.opts.MaxConcurrent)
-			st.Max = h.opts.MaxConcurrent
+			h.log.InfoContext(ctx, "semaphore configuration set from the deployed one", "from", st.Max, "to", conf.Max, "initial", conf.Initial)
+			if st, err = h.sem.Read(ctx); err != nil {
+				h.log.ErrorContext(ctx, "admission: read semaphore", "error", err.Error())
+				return 0
+			}
 		}
 	}
 	// Every batch reads the semaphore anyway: the dashboard's slots-in-use comes from here.

@@ -84,7 +84,7 @@ func newFixture(t testing.TB, definition string, maxSlots, buffer int) *fixture 
 	}
 	f.emf = &bytes.Buffer{}
 	f.opts = Options{StateMachineARN: res.StateMachineARN, QueueURL: res.QueueURL, SemaphoreTable: names.SemaphoreTable,
-		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups, MaxConcurrent: maxSlots, AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack}
+		StatusTable: names.StatusTable, MessageGroups: s.MessageGroups, MaxConcurrent: maxSlots, ConcurrencyInitial: s.InitialLimit(), AdmissionBuffer: buffer, DeferDelay: time.Second, Stack: stack}
 	if f.h, err = New(ctx, cfg, f.opts, slog.New(slog.DiscardHandler), metrics.New(f.emf, contract.MetricsNamespace)); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestSameMessageTwiceStartsOneExecution(t *testing.T) {
 // next batch: in AWS nothing else rewrites the item's maximum after its creation.
 func TestBatchAppliesTheDeployedMaximum(t *testing.T) {
 	f := newFixture(t, waitMachine, 2, 0)
-	if err := f.sem.Configure(t.Context(), 5); err != nil { // the maximum of the previous deploy
+	if err := f.sem.Configure(t.Context(), semaphore.Config{Max: 5, Initial: f.h.opts.ConcurrencyInitial}); err != nil { // the maximum of the previous deploy
 		t.Fatal(err)
 	}
 	if _, err := f.h.Handle(t.Context(), events.SQSEvent{}); err != nil {

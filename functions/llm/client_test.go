@@ -170,8 +170,12 @@ func TestConverseRetries(t *testing.T) {
 		wantKind     string
 		wantSDKError any
 	}{
-		{"throttling retried then surfaces as throttled", failing(429, "ThrottlingException"),
-			4, 4, contract.ErrNameThrottled, new(*types.ThrottlingException)},
+		// Throttling is a capacity signal for the controller, retried by the state
+		// machine, never by the SDK (NewRuntime): one attempt however many are allowed.
+		{"throttling surfaces at once as throttled", failing(429, "ThrottlingException"),
+			4, 1, contract.ErrNameThrottled, new(*types.ThrottlingException)},
+		{"TooManyRequests surfaces at once as throttled", failing(429, "TooManyRequestsException"),
+			4, 1, contract.ErrNameThrottled, nil},
 		{"500 retried until it succeeds", func(w http.ResponseWriter, n int) {
 			if n < 3 {
 				fail(w, 500, "InternalServerException")
@@ -397,21 +401,25 @@ func BenchmarkConverse(b *testing.B) {
 	}
 }
 
-// Throttled attempts the SDK retried past still count: two throttles then an answer
-// is three attempts, two of them throttled.
-func TestConverseCountsThrottledAttemptsOfASuccess(t *testing.T) {
+// A throttle after a retried 5xx ends the call: the 500 was retried, the throttle is
+// not, and both attempts are counted, one of them throttled.
+func TestConverseThrottleEndsARetriedCall(t *testing.T) {
 	srv := newConverseServer(t, func(w http.ResponseWriter, n int) {
-		if n <= 2 {
+		if n == 1 {
+			fail(w, 500, "InternalServerException")
+			return
+		}
+		if n == 2 {
 			fail(w, 429, "ThrottlingException")
 			return
 		}
 		reply("end_turn", text("{}"))(w, n)
 	})
 	ans, err := srv.client(RuntimeOptions{MaxAttempts: 3}, Options{}).Converse(context.Background(), basicCall)
-	if err != nil {
-		t.Fatal(err)
+	if Kind(err) != contract.ErrNameThrottled {
+		t.Fatalf("error = %v, want throttled", err)
 	}
-	if ans.Attempts != (Attempts{Total: 3, Throttled: 2}) {
-		t.Fatalf("Attempts = %+v, want 3 attempts, 2 throttled", ans.Attempts)
+	if ans.Attempts != (Attempts{Total: 2, Throttled: 1}) || srv.attempts() != 2 {
+		t.Fatalf("Attempts = %+v (server saw %d), want 2 attempts, 1 throttled", ans.Attempts, srv.attempts())
 	}
 }

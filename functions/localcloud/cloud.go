@@ -54,6 +54,7 @@ type Cloud struct {
 	functions *functions
 	bedrock   *bedrockemu.Emulator
 	control   *ControlPlane
+	answers   *answers
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -103,11 +104,12 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 		endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		functions: &functions{handlers: map[string]Handler{}, log: log},
 		bedrock:   bedrockemu.New(opts.Bedrock),
+		answers:   &answers{},
 		log:       log,
 	}
 	c.control = newControlPlane(c.functions.reservation)
 	c.auth = authorizer{m.authorizer}
-	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, c.auth, log)}
+	c.server = &http.Server{Handler: newGateway(motoURL, c.functions, c.bedrock, c.control, c.answers, c.auth, log)}
 	go func() {
 		if err := c.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("gateway stopped", "error", err)

@@ -15,6 +15,7 @@ type gateway struct {
 	functions *functions
 	bedrock   http.Handler
 	control   *ControlPlane
+	answers   *answers   // lost answers and observers of JSON protocol operations
 	auth      authorizer // the caller's policy decides Invoke and Converse, as on AWS
 	moto      *httputil.ReverseProxy
 	// dynamo serialises DynamoDB calls: moto evaluates a condition and applies the
@@ -23,7 +24,7 @@ type gateway struct {
 	dynamo sync.Mutex
 }
 
-func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, auth authorizer, log *slog.Logger) *gateway {
+func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control *ControlPlane, ans *answers, auth authorizer, log *slog.Logger) *gateway {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(motoURL)
@@ -36,7 +37,7 @@ func newGateway(motoURL *url.URL, fns *functions, bedrock http.Handler, control 
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return &gateway{functions: fns, bedrock: bedrock, control: control, auth: auth, moto: proxy}
+	return &gateway{functions: fns, bedrock: bedrock, control: control, answers: ans, auth: auth, moto: proxy}
 }
 
 // ServeHTTP dispatches on the raw path: a ServeMux would clean it (S3 keys may hold
@@ -68,6 +69,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
 		g.dynamo.Lock()
 		defer g.dynamo.Unlock()
+	}
+	if g.answers.serve(w, r, g.moto) {
+		return
 	}
 	g.moto.ServeHTTP(w, r)
 }

@@ -52,7 +52,7 @@ func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stac
 			return Resources{}, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if err := createTables(ctx, dynamodb.NewFromConfig(cfg), names, s.MaxConcurrentExecutions); err != nil {
+	if err := createTables(ctx, dynamodb.NewFromConfig(cfg), names, contract.SemaphoreSeed(s.MaxConcurrentExecutions, s.InitialLimit())); err != nil {
 		return Resources{}, err
 	}
 	var err error
@@ -74,7 +74,7 @@ func Provision(ctx context.Context, cfg aws.Config, names contract.Names, s stac
 	return res, nil
 }
 
-func createTables(ctx context.Context, db *dynamodb.Client, names contract.Names, maxSlots int) error {
+func createTables(ctx context.Context, db *dynamodb.Client, names contract.Names, seed map[string]int) error {
 	str := func(name string) ddbtypes.AttributeDefinition {
 		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS}
 	}
@@ -102,14 +102,11 @@ func createTables(ctx context.Context, db *dynamodb.Client, names contract.Names
 			return fmt.Errorf("create table %s: %w", aws.ToString(t.TableName), err)
 		}
 	}
-	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(names.SemaphoreTable),
-		Item: map[string]ddbtypes.AttributeValue{
-			contract.SemaphoreKey:   &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName},
-			contract.SemaphoreCount: &ddbtypes.AttributeValueMemberN{Value: "0"},
-			contract.SemaphoreMax:   &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(maxSlots)},
-		},
-	})
+	item := map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}}
+	for name, n := range seed {
+		item[name] = &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(n)}
+	}
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(names.SemaphoreTable), Item: item})
 	if err != nil {
 		return fmt.Errorf("seed semaphore: %w", err)
 	}

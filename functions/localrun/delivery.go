@@ -25,6 +25,12 @@ type deliveries struct {
 	rng     *rand.Rand
 	now     func() time.Time
 	pending []delivery
+	stats   DeliveryStats
+}
+
+// DeliveryStats count what Delivery did to the events so far.
+type DeliveryStats struct {
+	Ended, Lost, Duplicated, Late int // Late: deliveries held back by a delay
 }
 
 type delivery struct {
@@ -38,15 +44,22 @@ func newDeliveries(d Delivery, now func() time.Time) *deliveries {
 
 // add schedules the event of one ended execution: none, one or two deliveries.
 func (q *deliveries) add(arn string) {
+	q.stats.Ended++
 	if q.d.Lose > 0 && q.rng.Float64() < q.d.Lose {
+		q.stats.Lost++
 		return
 	}
 	copies := 1
 	if q.d.Duplicate > 0 && q.rng.Float64() < q.d.Duplicate {
 		copies = 2
+		q.stats.Duplicated++
 	}
 	for range copies {
-		q.pending = append(q.pending, delivery{arn: arn, due: q.now().Add(q.delay())})
+		d := q.delay()
+		if d > 0 {
+			q.stats.Late++
+		}
+		q.pending = append(q.pending, delivery{arn: arn, due: q.now().Add(d)})
 	}
 }
 

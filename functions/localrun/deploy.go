@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -57,12 +58,37 @@ type Stack struct {
 	Settings  stacks.Settings
 	Resources localcloud.Resources
 	Discover  *discover.Handler
-	Invoke    *invoke.Handler
 	Cleanup   *cleanup.Handler
 	Enrich    *enrichpartition.Handler
 	// invokeRole is InvokeEnrichment's SDK configuration: its event source mapping
 	// polls the queue with it, as Lambda does with the execution role.
 	invokeRole aws.Config
+
+	mu        sync.Mutex
+	invoke    *invoke.Handler
+	newInvoke func(stacks.Settings) (*invoke.Handler, error)
+}
+
+// Invoke is InvokeEnrichment as last deployed.
+func (st *Stack) Invoke() *invoke.Handler {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.invoke
+}
+
+// Redeploy gives InvokeEnrichment the environment of settings s, as `pulumi up` does
+// after a setting changed (maxConcurrentExecutions): the next batch runs the new
+// handler, which writes the new maximum to the semaphore item (semaphore.Configure)
+// before it admits anything. The other handlers and the definition keep theirs.
+func (st *Stack) Redeploy(s stacks.Settings) error {
+	inv, err := st.newInvoke(s)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.invoke = inv
+	return nil
 }
 
 // Definition renders the stack's state machine for the local cloud.
@@ -158,12 +184,15 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	c.RegisterFunction(names.EnrichFunction, localcloud.JSONHandler(pass))
 	c.SetReservedConcurrency(names.EnrichFunction, s.ReservedConcurrency()) // as the Pulumi program reserves it
 
-	invokeOpts, err := invoke.Spec.For(st)
-	if err != nil {
-		return nil, err
+	newInvoke := func(s stacks.Settings) (*invoke.Handler, error) {
+		invokeOpts, err := invoke.Spec.For(spec.Stack{Account: st.Account, Names: names, Settings: s, QueueURL: res.QueueURL})
+		if err != nil {
+			return nil, err
+		}
+		invokeOpts.DeferDelay = o.DeferDelay
+		return invoke.New(ctx, roleCfg(invoke.Spec), invokeOpts, logFor(invoke.Spec), m)
 	}
-	invokeOpts.DeferDelay = o.DeferDelay
-	inv, err := invoke.New(ctx, roleCfg(invoke.Spec), invokeOpts, logFor(invoke.Spec), m)
+	inv, err := newInvoke(s)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +206,7 @@ func Deploy(ctx context.Context, c *localcloud.Cloud, names contract.Names, s st
 	}
 	cleanupOpts.StuckAfter = o.StuckAfter
 	return &Stack{
-		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, Invoke: inv,
+		Cloud: c, Config: cfg, Names: names, Settings: s, Resources: res, Enrich: enrich, invoke: inv, newInvoke: newInvoke,
 		Discover:   discover.New(roleCfg(discover.Spec), discoverOpts, logFor(discover.Spec), m),
 		Cleanup:    cleanup.New(roleCfg(cleanup.Spec), cleanupOpts, logFor(cleanup.Spec), m),
 		invokeRole: roleCfg(invoke.Spec),
@@ -206,7 +235,10 @@ func (st *Stack) Start(ctx context.Context, sch Schedule, log *slog.Logger) (sto
 	ctx, cancel := context.WithCancel(ctx)
 	mapping, err := st.Cloud.StartSQSMapping(ctx, localcloud.MappingConfig{
 		QueueURL: st.Resources.QueueURL, BatchSize: st.Settings.SQSBatchSize,
-		MaxConcurrency: st.Settings.InvokeMaxConcurrency, Handler: st.Invoke.Handle, // as the event source mapping
+		MaxConcurrency: st.Settings.InvokeMaxConcurrency, // as the event source mapping, with the function's current code and environment
+		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return st.Invoke().Handle(ctx, ev)
+		},
 		Poller: &st.invokeRole,
 	})
 	if err != nil {

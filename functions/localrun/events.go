@@ -35,6 +35,9 @@ func (st *Stack) NewStatusEventsWith(d Delivery) *StatusEvents {
 	return &StatusEvents{st: st, seen: map[string]bool{}, pending: newDeliveries(d, time.Now)}
 }
 
+// Stats counts the events lost, duplicated and delayed so far.
+func (e *StatusEvents) Stats() DeliveryStats { return e.pending.stats }
+
 // statusChangeEvent is the EventBridge envelope of a Step Functions status change.
 type statusChangeEvent struct {
 	Version    string       `json:"version"`

@@ -98,7 +98,7 @@ func TestEveryDeclaredStatementIsNeeded(t *testing.T) {
 		name: "invoke without states:StartExecution and ListExecutions",
 		edit: without(func(n contract.Names) string { return n.InvokeFunction }, "Start"),
 		run: func(ctx context.Context, t *testing.T, st *Stack) error {
-			_, err := st.Invoke.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: `{}`,
+			_, err := st.Invoke().Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: `{}`,
 				Attributes: map[string]string{"MessageGroupId": "g", "ApproximateReceiveCount": "1"}}}})
 			return err
 		},

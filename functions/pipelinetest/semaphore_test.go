@@ -80,7 +80,7 @@ func TestLoweredMaximumReachesRunningExecutions(t *testing.T) {
 	setSemaphoreCount(t, limit)
 	t.Cleanup(func() {
 		setSemaphoreCount(t, 0)
-		if err := env.sem.Configure(ctx, limit); err != nil {
+		if err := env.sem.Configure(ctx, semaphore.Config{Max: limit, Initial: env.settings.InitialLimit()}); err != nil {
 			t.Error(err)
 		}
 	})
@@ -88,7 +88,7 @@ func TestLoweredMaximumReachesRunningExecutions(t *testing.T) {
 	arn := start(t, job, "a1", false)
 	waitFor(t, func() bool { return sofar(t, arn).visited(workflow.StateWaitForSlot) > 0 })
 
-	if err := env.sem.Configure(ctx, 1); err != nil { // the redeploy
+	if err := env.sem.Configure(ctx, semaphore.Config{Max: 1, Initial: min(1, env.settings.InitialLimit())}); err != nil { // the redeploy
 		t.Fatal(err)
 	}
 	setSemaphoreCount(t, 1) // one slot of the others frees: full under the new maximum only

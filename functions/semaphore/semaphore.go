@@ -183,25 +183,60 @@ func (s *Semaphore) Release(ctx context.Context, execution string) (bool, error)
 	}
 }
 
-// Configure writes the configured maximum, creating the item when it is missing. It
-// never touches the count, the holders or the controller's state, so a deploy that
-// runs it while executions hold slots loses nothing; acquire compares the count with
-// the new maximum from the next try on, in running executions too.
-func (s *Semaphore) Configure(ctx context.Context, maximum int) error {
-	if maximum < 1 {
-		return fmt.Errorf("configure semaphore %s: maximum %d must be at least 1", s.table, maximum)
+// Config is what a deploy sets on the item: the configured maximum and, when the stack
+// adapts its concurrency, the controller's initial limit (0: no controller).
+type Config struct {
+	Max     int
+	Initial int
+}
+
+func (c Config) check() error {
+	if c.Max < 1 || c.Initial < 0 || c.Initial > c.Max {
+		return fmt.Errorf("semaphore configuration %+v: want a maximum of at least 1 and an initial limit in [0, maximum]", c)
+	}
+	return nil
+}
+
+// Configure applies a deploy's configuration to a live item, creating it when it is
+// missing. It never touches the count or the holders, so a deploy that runs it while
+// executions hold slots loses nothing; acquire compares the count with the new
+// maximum from the next try on, in running executions too. A live effective limit is
+// kept (if_not_exists): it is what the controller learned of the capacity, and a
+// redeploy resetting it would throw the stack back to the initial limit (or, never
+// set, leave it at the maximum); a lowered maximum still binds, since acquire checks
+// both. Without a controller the effective limit and its memory are removed: nothing
+// would move a stale one again, and it would hold the stack below its maximum.
+func (s *Semaphore) Configure(ctx context.Context, c Config) error {
+	if err := c.check(); err != nil {
+		return fmt.Errorf("configure semaphore %s: %w", s.table, err)
+	}
+	names := map[string]string{"#m": contract.SemaphoreMax, "#c": contract.SemaphoreCount, "#l": contract.SemaphoreLimit}
+	values := map[string]types.AttributeValue{":max": num(c.Max), ":zero": num(0)}
+	update := "SET #m = :max, #c = if_not_exists(#c, :zero)"
+	if c.Initial > 0 {
+		update += ", #l = if_not_exists(#l, :initial)"
+		values[":initial"] = num(c.Initial)
+	} else {
+		update += " REMOVE #l, #t, #s"
+		names["#t"], names["#s"] = contract.SemaphoreLimitChangedAt, contract.SemaphoreSuccessStreak
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       s.key(),
-		UpdateExpression:          aws.String("SET #m = :max, #c = if_not_exists(#c, :zero)"),
-		ExpressionAttributeNames:  map[string]string{"#m": contract.SemaphoreMax, "#c": contract.SemaphoreCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":max": num(maximum), ":zero": num(0)},
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
-		return fmt.Errorf("configure semaphore %s maximum %d: %w", s.table, maximum, err)
+		return fmt.Errorf("configure semaphore %s %+v: %w", s.table, c, err)
 	}
 	return nil
+}
+
+// Configured reports whether the item already has the deploy's configuration c: its
+// maximum, and an effective limit exactly when there is a controller.
+func (st State) Configured(c Config) bool {
+	return st.Max == c.Max && (c.Initial > 0) == (st.Effective > 0)
 }
 
 // Reconcile compares the count with the number of holders and returns the drift

@@ -219,28 +219,71 @@ func TestStrayAttributesAreNotHolders(t *testing.T) {
 	}
 }
 
-// TestConfigure: a deploy sets the maximum and keeps the count, the holders and the
-// controller's limit; on a missing item it creates one with a zero count.
+// TestConfigure: a deploy sets the maximum and keeps the count, the holders and a
+// live effective limit; it writes the initial limit only where none is set, removes
+// the limit when the stack has no controller, and creates a missing item.
 func TestConfigure(t *testing.T) {
 	ctx := t.Context()
 	sem := newSemaphore(t, 2, map[string]time.Time{"job-1-a": time.Now(), "job-2-b": time.Now()})
-	if err := sem.Configure(ctx, 1); err != nil {
+	read := func() State {
+		t.Helper()
+		st, err := sem.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if err := sem.Configure(ctx, Config{Max: 1, Initial: 1}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sem.Read(ctx)
-	if err != nil || st.Max != 1 || st.Count != 2 || len(st.Holders) != 2 || st.Limit() != 1 {
-		t.Fatalf("after Configure(1): %+v, %v", st, err)
+	if st := read(); st.Max != 1 || st.Count != 2 || len(st.Holders) != 2 || st.Effective != 1 || st.Limit() != 1 {
+		t.Fatalf("after Configure(1, 1): %+v", st)
+	}
+	if _, err := sem.SetLimit(ctx, 3, read(), time.Now()); err != nil { // the controller moves it
+		t.Fatal(err)
+	}
+	if err := sem.Configure(ctx, Config{Max: 6, Initial: 2}); err != nil { // a redeploy
+		t.Fatal(err)
+	}
+	if st := read(); st.Max != 6 || st.Effective != 3 || st.LimitChangedAt.IsZero() || !st.Configured(Config{Max: 6, Initial: 2}) {
+		t.Fatalf("a redeploy reset the live limit: %+v", st)
+	}
+	if err := sem.Configure(ctx, Config{Max: 6}); err != nil { // the controller turned off
+		t.Fatal(err)
+	}
+	if st := read(); st.Effective != 0 || !st.LimitChangedAt.IsZero() || st.Limit() != 6 || len(st.Holders) != 2 {
+		t.Fatalf("without a controller the limit stays: %+v", st)
 	}
 	if _, err := sem.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(sem.table), Key: sem.key()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := sem.Configure(ctx, 4); err != nil {
+	if err := sem.Configure(ctx, Config{Max: 4, Initial: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if st, err = sem.Read(ctx); err != nil || st.Max != 4 || st.Count != 0 || len(st.Holders) != 0 {
-		t.Fatalf("after Configure(4) of a missing item: %+v, %v", st, err)
+	if st := read(); st.Max != 4 || st.Count != 0 || len(st.Holders) != 0 || st.Limit() != 2 {
+		t.Fatalf("after Configure(4, 2) of a missing item: %+v", st)
 	}
-	if err := sem.Configure(ctx, 0); err == nil {
-		t.Fatal("Configure(0) must be refused")
+	for _, c := range []Config{{Max: 0}, {Max: 2, Initial: 3}, {Max: 2, Initial: -1}} {
+		if err := sem.Configure(ctx, c); err == nil {
+			t.Errorf("Configure(%+v) must be refused", c)
+		}
+	}
+}
+
+func TestConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		st   State
+		c    Config
+		want bool
+	}{
+		{State{Max: 4, Effective: 3}, Config{Max: 4, Initial: 2}, true},
+		{State{Max: 4}, Config{Max: 4}, true},
+		{State{Max: 5, Effective: 3}, Config{Max: 4, Initial: 2}, false},
+		{State{Max: 4}, Config{Max: 4, Initial: 2}, false},
+		{State{Max: 4, Effective: 3}, Config{Max: 4}, false},
+	} {
+		if got := tc.st.Configured(tc.c); got != tc.want {
+			t.Errorf("%+v.Configured(%+v) = %v, want %v", tc.st, tc.c, got, tc.want)
+		}
 	}
 }

@@ -350,13 +350,16 @@ func (p *pipeline) claimJob() *Task {
 // other attribute of the item can be taken for a holder).
 var holderName = "States.Format('" + contract.SemaphoreHolderPrefix + "{}', $$.Execution.Name)"
 
+// AcquireUpdate is AcquireSlot's update expression (the chaos test loses its answers).
+const AcquireUpdate = "SET #count = #count + :one, #holder = :now"
+
 // acquireSlot takes a semaphore slot. The limits live in the item, not in this
 // definition: the configured maximum (a deploy writes it) and the controller's
 // effective limit, so a change reaches running executions at their next try. The
 // holder attribute holds the acquisition time; re-entering refreshes it.
 func (p *pipeline) acquireSlot() *Task {
 	t := p.semaphoreTask(Params{
-		"UpdateExpression":    "SET #count = #count + :one, #holder = :now",
+		"UpdateExpression":    AcquireUpdate,
 		"ConditionExpression": "attribute_not_exists(#holder) AND #count < #max AND (attribute_not_exists(#limit) OR #count < #limit)",
 		"ExpressionAttributeNames": Params{
 			"#count": contract.SemaphoreCount, "#max": contract.SemaphoreMax, "#limit": contract.SemaphoreLimit, "#holder.$": holderName,

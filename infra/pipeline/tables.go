@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
@@ -34,16 +36,22 @@ func (b *builder) tables() error {
 	}
 
 	// The item is written once and never again: a later `pulumi up` must not reset
-	// the live count or drop the holders. maxlockcount is the limit AcquireSlot
-	// enforces (with the controller's effectivelimit); changing it on a live stack
-	// needs semaphore.Configure, which this seed does not run (docs/architecture.md).
-	item := fmt.Sprintf(`{%q:{"S":%q},%q:{"N":"0"},%q:{"N":"%d"}}`,
-		contract.SemaphoreKey, contract.SemaphoreLockName, contract.SemaphoreCount, contract.SemaphoreMax,
-		b.s.MaxConcurrentExecutions)
+	// the live count, drop the holders or reset the controller's effective limit.
+	// It starts with the maximum and, when the stack adapts, the controller's initial
+	// limit (contract.SemaphoreSeed); InvokeEnrichment applies a later deploy's
+	// maximum (semaphore.Configure, docs/architecture.md).
+	attrs := map[string]map[string]string{contract.SemaphoreKey: {"S": contract.SemaphoreLockName}}
+	for name, n := range contract.SemaphoreSeed(b.s.MaxConcurrentExecutions, b.s.InitialLimit()) {
+		attrs[name] = map[string]string{"N": strconv.Itoa(n)}
+	}
+	item, err := json.Marshal(attrs)
+	if err != nil {
+		return fmt.Errorf("semaphore item: %w", err)
+	}
 	if _, err := dynamodb.NewTableItem(b.ctx, b.prefix+"semaphore-item", &dynamodb.TableItemArgs{
 		TableName: sem.Name,
 		HashKey:   sem.HashKey,
-		Item:      pulumi.String(item),
+		Item:      pulumi.String(string(item)),
 	}, b.parent, pulumi.IgnoreChanges([]string{"item"})); err != nil {
 		return fmt.Errorf("semaphore item: %w", err)
 	}
