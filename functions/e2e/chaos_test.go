@@ -335,6 +335,18 @@ func runChaos(t *testing.T, sc scenario) {
 			return err
 		})
 	}
+	// The lost answers last until some of each kind were lost (jobs/100, at least one).
+	fault(func() error {
+		least := max(1, sc.jobs/100)
+		for (sc.lostMarks > 0 && marked.Lost() < least) || (sc.lostAcquires > 0 && acquired.Lost() < least) {
+			select {
+			case <-cctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+		return nil
+	})
 	faultsOver := make(chan struct{})
 	go func() {
 		faults.Wait()
@@ -634,7 +646,7 @@ func waitFinal(t *testing.T, st *localrun.Stack, c *sfn.Client, sc scenario, beg
 		}
 		jobs = allJobs(t, store)
 		running := runningExecutions(t, c, st.Resources.StateMachineARN)
-		orph.look(jobs, msgs, running, backlogCovers(t, q, st.Resources.QueueURL, jobs), time.Now())
+		orph.look(jobs, msgs, running, queueDepth(t, q, st.Resources.QueueURL), time.Now())
 		if polls%15 == 0 {
 			t.Logf("%v: %v", time.Since(begin).Round(time.Second), countBy(jobs, func(j status.Job) string { return j.Overall }))
 		}

@@ -144,7 +144,7 @@ func (m *messages) carried() map[pub]bool {
 // (docs/operations.md, Known limitations): while the queue holds at least as many
 // messages as there are QUEUED rows, a QUEUED row without an execution may have its
 // message waiting, so it is not reaped; such a row is "gated", its wait is reported
-// apart, and its clock starts when the backlog no longer covers the QUEUED rows.
+// apart, and its clock starts when the reaper can account for it.
 type orphans struct {
 	since, gatedSince map[string]time.Time // job → first look at which it had no carrier
 	worst, gatedWorst map[string]time.Duration
@@ -156,21 +156,33 @@ func newOrphans() *orphans {
 		worst: map[string]time.Duration{}, gatedWorst: map[string]time.Duration{}, status: map[string]string{}}
 }
 
-// look checks the rows against the live messages and the running executions; gated
-// says the queue's depth covers the QUEUED rows.
-func (o *orphans) look(jobs []status.Job, msgs *messages, running map[string]bool, gated bool, now time.Time) {
+// look checks the rows against the live messages and the running executions. depth
+// is the queue's: the reaper can account for only (QUEUED rows - depth) rows without
+// a message, so while that is fewer than the QUEUED rows without a carrier, those
+// rows are gated.
+func (o *orphans) look(jobs []status.Job, msgs *messages, running map[string]bool, depth int, now time.Time) {
 	carried := msgs.carried()
-	for _, j := range jobs {
-		var ok bool
+	has := func(j status.Job) bool {
 		switch j.Overall {
 		case contract.StatusQueued:
-			ok = carried[pub{j.ID, j.Publication}] || running[contract.PublicationName(j.ID, j.Publication)]
+			return carried[pub{j.ID, j.Publication}] || running[contract.PublicationName(j.ID, j.Publication)]
 		case contract.StatusPending, contract.StatusInProgress:
-			ok = j.Execution != "" && running[j.Execution]
-		default:
-			ok = true
+			return j.Execution != "" && running[j.Execution]
 		}
-		if ok {
+		return true
+	}
+	queued, bare := 0, 0
+	for _, j := range jobs {
+		if j.Overall == contract.StatusQueued {
+			queued++
+			if !has(j) {
+				bare++
+			}
+		}
+	}
+	gated := bare > 0 && queued-depth < bare
+	for _, j := range jobs {
+		if has(j) {
 			delete(o.since, j.ID)
 			delete(o.gatedSince, j.ID)
 			continue
@@ -210,16 +222,10 @@ func (o *orphans) check(t *testing.T, bound time.Duration) (longest time.Duratio
 	return longest, rows, gated
 }
 
-// backlogCovers reports whether the queue holds at least as many messages (visible,
-// in flight, delayed) as there are QUEUED rows: the reaper's gate.
-func backlogCovers(t *testing.T, q *sqs.Client, url string, jobs []status.Job) bool {
+// queueDepth is the queue's messages, visible, in flight and delayed, as the reaper
+// counts them (queue.Publisher.Depth).
+func queueDepth(t *testing.T, q *sqs.Client, url string) int {
 	t.Helper()
-	queued := 0
-	for _, j := range jobs {
-		if j.Overall == contract.StatusQueued {
-			queued++
-		}
-	}
 	names := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
 		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}
 	out, err := q.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: names})
@@ -231,7 +237,7 @@ func backlogCovers(t *testing.T, q *sqs.Client, url string, jobs []status.Job) b
 		v, _ := strconv.Atoi(out.Attributes[string(n)])
 		depth += v
 	}
-	return queued > 0 && depth >= queued
+	return depth
 }
 
 func runningExecutions(t *testing.T, c *sfn.Client, arn string) map[string]bool {
