@@ -108,6 +108,9 @@ const (
 	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
 	// name follows), so no other attribute of the item can be taken for a holder.
 	SemaphoreHolderPrefix = "holder:"
+	// SemaphoreWaiters lists the task tokens of executions waiting for a slot, oldest
+	// first: a release hands its slot to the first (workflow, WaitForSlot).
+	SemaphoreWaiters = "slotwaiters"
 )
 
 // SemaphoreSeed is the number attributes of the semaphore item a deploy creates

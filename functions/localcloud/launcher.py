@@ -24,7 +24,8 @@
      as S3 does (GetObject API reference, "Permissions");
    - a small side server answers the gateway's question "may the holder of this access
      key do action on resource" (Lambda Invoke, Bedrock), with the same evaluator.
-3. Speed: parse results are cached (`_parse_once`); LOCALCLOUD_PROFILE=file writes a
+3. AWS SDK integrations: PascalCase parameters reach camelCase APIs (sendTaskSuccess).
+4. Speed: parse results are cached (`_parse_once`); LOCALCLOUD_PROFILE=file writes a
    cProfile of every thread when moto stops (docs/performance.md, "Local cloud overhead").
 """
 
@@ -152,6 +153,54 @@ def _after_import(name, patch):
 
 
 _after_import("moto.stepfunctions.parser.asl.parse.asl_parser", _parse_once)
+
+
+def _aws_entered_time():
+    """$$.State.EnteredTime as Step Functions writes it, UTC to the millisecond with a
+    Z (2019-03-26T20:14:13.192Z; Step Functions developer guide, "Context object"):
+    moto writes Python's isoformat (microseconds, +00:00), and the state machine
+    stores the value as updatedAt beside the Go writers' status.TimeLayout."""
+    import datetime
+    from moto.stepfunctions.parser.asl.component.state import state
+
+    def state_data(**fields):
+        entered = datetime.datetime.fromisoformat(fields["EnteredTime"]).astimezone(datetime.timezone.utc)
+        fields["EnteredTime"] = entered.strftime("%Y-%m-%dT%H:%M:%S.") + f"{entered.microsecond // 1000:03d}Z"
+        return fields
+
+    state.StateData = state_data
+
+
+_after_import("moto.stepfunctions.parser.asl.component.state.state", _aws_entered_time)
+
+
+def _sdk_parameters_in_pascal_case():
+    """AWS SDK integrations take their parameters in PascalCase even where the API is in
+    camelCase ("Learning to use AWS service SDK integrations in Step Functions", API
+    naming conventions). moto hands them to boto as written, so a camelCase API (Step
+    Functions' own sendTaskSuccess) received none: each is mapped to the API's member."""
+    import botocore.session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as sdk,
+    )
+
+    shapes = {}
+
+    def input_shape(service, action):
+        if (service, action) not in shapes:
+            model = botocore.session.get_session().get_service_model(service)
+            shapes[service, action] = model.operation_model(action[0].upper() + action[1:]).input_shape
+        return shapes[service, action]
+
+    def normalise(self, parameters, boto_service_name=None, service_action_name=None):
+        action = service_action_name or self.resource.api_action
+        self._to_boto_request(parameters, input_shape(self._get_boto_service_name(boto_service_name), action))
+
+    sdk.StateTaskServiceAwsSdk._normalise_parameters = normalise
+
+
+_after_import("moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+              _sdk_parameters_in_pascal_case)
 
 # --- profiling (performance work): LOCALCLOUD_PROFILE=file profiles every thread ---
 

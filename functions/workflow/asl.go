@@ -64,10 +64,12 @@ type Task struct {
 	ResultSelector Params  `json:",omitempty"`
 	ResultPath     *string // nil renders null: the result is discarded
 	TimeoutSeconds int     `json:",omitempty"`
-	Retry          []Retry `json:",omitempty"`
-	Catch          []Catch `json:",omitempty"`
-	Next           string  `json:",omitempty"`
-	End            bool    `json:",omitempty"`
+	// TimeoutSecondsPath reads the timeout from the state's input instead.
+	TimeoutSecondsPath string  `json:",omitempty"`
+	Retry              []Retry `json:",omitempty"`
+	Catch              []Catch `json:",omitempty"`
+	Next               string  `json:",omitempty"`
+	End                bool    `json:",omitempty"`
 
 	Permissions []Permission `json:"-"`
 }

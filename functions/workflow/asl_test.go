@@ -216,6 +216,7 @@ func TestPermissionsAreScoped(t *testing.T) {
 		"arn:aws:dynamodb:us-east-1:123456789012:table/" + n.SemaphoreTable: "dynamodb:UpdateItem",
 		testEnv(n).FunctionARN(n.EnrichFunction):                            "lambda:InvokeFunction",
 		"arn:aws:sqs:us-east-1:123456789012:" + n.Queue:                     "sqs:SendMessage",
+		"*": "states:SendTaskSuccess", // the one action AWS authorises only on "*"
 	}
 	if len(got) != len(want) {
 		t.Fatalf("permissions = %+v, want %d statements", got, len(want))
@@ -225,7 +226,7 @@ func TestPermissionsAreScoped(t *testing.T) {
 			t.Errorf("unexpected statement %+v", p)
 		}
 		for _, r := range p.Resources {
-			if strings.Contains(r, "*") && !strings.HasSuffix(r, ":*") {
+			if strings.Contains(r, "*") && !strings.HasSuffix(r, ":*") && p.Actions[0] != "states:SendTaskSuccess" {
 				t.Errorf("wildcard resource %s", r)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -24,6 +25,8 @@ const (
 	StateCountSlotWait   = "CountSlotWait"
 	StateSlotWaitLeft    = "SlotWaitLeft"
 	StateWaitForSlot     = "WaitForSlot"
+	StateHandOver        = "HandOverSlot"
+	StateWakeWaiter      = "WakeSlotWaiter"
 	StateNoSlot          = "NoSlot"
 	StateStartAttempt    = "StartAttempt"
 	StateStartFailed     = "StartFailed"
@@ -122,7 +125,7 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 		}},
 		Default: StateWaitForSlot,
 	})
-	m.Add(StateWaitForSlot, &Wait{SecondsPath: "$.claim.waitSeconds", Next: StateAcquireSlot})
+	m.Add(StateWaitForSlot, p.waitForSlot())
 	m.Add(StateNoSlot, &Pass{
 		Comment:    "capacity trouble, not the job's: deferred, not counted",
 		Result:     map[string]any{"reason": ErrorSlotUnavailable},
@@ -172,8 +175,8 @@ func Pipeline(names contract.Names, s stacks.Settings, acct contract.Account) (*
 	})
 	m.Add(StateMarkFailed, p.markFailed(status.Fail))
 	m.Add(StateMarkPermFailed, p.markFailed(status.GiveUp))
-	m.Add(StateReleaseSlot, p.releaseSlot(StateEnriched))
-	m.Add(StateReleaseOnFail, p.releaseSlot(StateFailed))
+	p.addRelease(m, StateReleaseSlot, StateEnriched)
+	p.addRelease(m, StateReleaseOnFail, StateFailed)
 	p.addDeferral(m)
 	m.Add(StateEnriched, &Succeed{})
 	m.Add(StateFailed, &Fail{Error: ErrorEnrichment, Cause: "an enrichment attempt failed; the job's lastError in the status table says where and why"})
@@ -197,7 +200,7 @@ func (p *pipeline) addDeferral(m *StateMachine) {
 		ResultPath: At("$.deferral"),
 		Next:       StateReleaseToDefer,
 	})
-	m.Add(StateReleaseToDefer, p.releaseSlot(StateDeferWhich))
+	p.addRelease(m, StateReleaseToDefer, StateDeferWhich)
 	m.Add(StateDeferWhich, &Choice{
 		Choices: []Rule{{Comment: "the attempt was counted", When: Present("$.attempt.count"), Next: StateDeferAttempt}},
 		Default: StateDeferJob,
@@ -393,7 +396,7 @@ func (p *pipeline) confirmSlot() *Task {
 }
 
 // countSlotWait counts one wait and draws its jittered length, so waiting executions
-// do not wake up together.
+// whose slot is not handed over (see waitForSlot) do not wake up together.
 func (p *pipeline) countSlotWait() *Pass {
 	wait := int(p.s.SlotWait.Seconds())
 	lo := max(1, wait/2)
@@ -565,9 +568,14 @@ func (p *pipeline) markFailed(tr status.Transition) *Task {
 	return t
 }
 
-// releaseSlot gives the slot back if this execution holds one (on the failure path it
-// may not); a failed release still ends the execution, and cleanup reclaims the slot.
-func (p *pipeline) releaseSlot(next string) *Task {
+// addRelease adds the state release, which gives the slot back if this execution
+// holds one (on the failure path it may not), and the handover after it: the first
+// waiter in the semaphore item is popped and woken, so it takes the freed slot at once
+// instead of sleeping out its jittered wait. A token whose wait already ended (timed
+// out, its execution gone) fails the wake; the next waiter is tried. A failed release
+// still ends the execution (cleanup reclaims the slot), without a handover.
+func (p *pipeline) addRelease(m *StateMachine, release, next string) {
+	handOver, wake := HandOver(release), WakeWaiter(release)
 	t := p.semaphoreTask(Params{
 		"UpdateExpression":          "SET #count = #count - :one REMOVE #holder",
 		"ConditionExpression":       "attribute_exists(#holder) AND #count > :zero",
@@ -576,6 +584,77 @@ func (p *pipeline) releaseSlot(next string) *Task {
 	})
 	t.ResultPath = nil
 	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.releaseError"), Next: next}}
-	t.Next = next
+	t.Next = handOver
+	m.Add(release, t)
+
+	pop := p.semaphoreTask(Params{
+		"UpdateExpression":         "REMOVE #waiters[0]",
+		"ConditionExpression":      "attribute_exists(#waiters[0])",
+		"ExpressionAttributeNames": Params{"#waiters": contract.SemaphoreWaiters},
+		"ReturnValues":             "ALL_OLD",
+	})
+	pop.Comment = "the first waiter, if any, gets the freed slot"
+	pop.ResultSelector = Params{"first.$": "States.ArrayGetItem($.Attributes." + contract.SemaphoreWaiters + ".L, 0)"}
+	pop.ResultPath = At("$.handover")
+	// No waiter (the condition), or the item could not be written: the waiters' own
+	// timeouts still bring them back.
+	pop.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.handoverError"), Next: next}}
+	pop.Next = wake
+	m.Add(handOver, pop)
+
+	m.Add(wake, &Task{
+		Comment:  "ends the waiter's WaitForSlot: it tries AcquireSlot again at once",
+		Resource: p.acct.IntegrationARN("aws-sdk:sfn", "sendTaskSuccess"),
+		Parameters: Params{
+			"TaskToken.$": "$.handover.first.S",
+			"Output":      "{}",
+		},
+		ResultPath:     nil,
+		TimeoutSeconds: 30,
+		// TaskTimedOut, InvalidToken, TaskDoesNotExist (SendTaskSuccess, Step Functions
+		// API Reference): that wait is over; hand the slot to the next waiter.
+		Catch: []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.handoverError"), Next: handOver}},
+		Next:  next,
+		// SendTaskSuccess takes no resource-level permission: the token names the task
+		// (Actions, resources, and condition keys for AWS Step Functions).
+		Permissions: []Permission{{Actions: []string{"states:SendTaskSuccess"}, Resources: []string{"*"}}},
+	})
+}
+
+// HandOver and WakeWaiter name the two handover states after release.
+func HandOver(release string) string {
+	return StateHandOver + strings.TrimPrefix(release, StateReleaseSlot)
+}
+func WakeWaiter(release string) string {
+	return StateWakeWaiter + strings.TrimPrefix(release, StateReleaseSlot)
+}
+
+// waitForSlot parks the execution until a release hands it a slot or its jittered
+// wait ends, whichever comes first, then sends it back to AcquireSlot. It leaves its
+// task token at the end of the semaphore item's waiter list in a write conditioned on
+// the semaphore still being full, so a release between the failed acquire and this
+// write is never missed: the condition fails and the execution tries again at once.
+// A callback task on the AWS SDK integration (.waitForTaskToken: "Discover service
+// integration patterns in Step Functions"); the timeout ends it with States.Timeout.
+func (p *pipeline) waitForSlot() *Task {
+	t := p.semaphoreTask(Params{
+		"UpdateExpression":    "SET #waiters = list_append(if_not_exists(#waiters, :none), :me)",
+		"ConditionExpression": "#count >= #max OR (attribute_exists(#limit) AND #count >= #limit)",
+		"ExpressionAttributeNames": Params{
+			"#waiters": contract.SemaphoreWaiters, "#count": contract.SemaphoreCount,
+			"#max": contract.SemaphoreMax, "#limit": contract.SemaphoreLimit,
+		},
+		"ExpressionAttributeValues": Params{
+			":none": Params{"L": []any{}},
+			":me":   Params{"L": []any{Params{"S.$": "$$.Task.Token"}}},
+		},
+	})
+	t.Resource = p.acct.IntegrationARN("aws-sdk:dynamodb", "updateItem"+callbackSuffix)
+	t.Comment = "wait for a handover, at most $.claim.waitSeconds"
+	t.TimeoutSeconds, t.TimeoutSecondsPath = 0, "$.claim.waitSeconds"
+	t.Retry = nil // every way out leads back to AcquireSlot, which counts the waits
+	t.ResultPath = nil
+	t.Catch = []Catch{{ErrorEquals: []string{statesAll}, ResultPath: At("$.slotWake"), Next: StateAcquireSlot}}
+	t.Next = StateAcquireSlot
 	return t
 }

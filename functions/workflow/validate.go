@@ -10,6 +10,9 @@ import (
 // statesAll matches every error; it must stand alone and last.
 const statesAll = "States.ALL"
 
+// callbackSuffix ends the resource of a task that waits for its task token.
+const callbackSuffix = ".waitForTaskToken"
+
 // Validate checks the graph rules the service would reject or that hide bugs: unique
 // names, exactly one of Next/End, every target exists, every state reachable from
 // StartAt, a terminal state reachable from every state, States.ALL alone and last,
@@ -116,6 +119,17 @@ func checkState(s State) []string {
 		resultPath(t.ResultPath)
 		if t.Resource == "" {
 			out = append(out, "Task without Resource")
+		}
+		if t.TimeoutSeconds > 0 && t.TimeoutSecondsPath != "" {
+			out = append(out, "Task with both TimeoutSeconds and TimeoutSecondsPath")
+		}
+		if t.TimeoutSecondsPath != "" && !isPath(t.TimeoutSecondsPath) {
+			out = append(out, fmt.Sprintf("TimeoutSecondsPath %q is not a path", t.TimeoutSecondsPath))
+		}
+		// A callback task without a timeout waits 99999999 s for its token (Task state,
+		// Step Functions Developer Guide): one lost token would hold the execution for years.
+		if strings.HasSuffix(t.Resource, callbackSuffix) && t.TimeoutSeconds == 0 && t.TimeoutSecondsPath == "" {
+			out = append(out, "callback Task without a timeout")
 		}
 		out = append(out, checkParams("Parameters", t.Parameters)...)
 		out = append(out, checkParams("ResultSelector", t.ResultSelector)...)
