@@ -115,8 +115,8 @@ func TestChaos(t *testing.T) {
 				{Pass: contract.Pass3, First: 8, Kind: bedrockemu.InternalError},
 			},
 		},
-		crashEvery: 20, redeliver: 10, duplicates: 10, aborts: 20,
-		stranded: 20, stoppedBeforeClaim: 10, lostMarks: 7, lostAcquires: 9, overlap: true, late: 20,
+		crashEvery: 20, redeliver: 9, duplicates: 9, aborts: 20,
+		stranded: 20, stoppedBeforeClaim: 9, lostMarks: 7, lostAcquires: 9, overlap: true, late: 20,
 		events:   localrun.Delivery{Lose: 0.3, Duplicate: 0.3, MaxDelay: 20 * time.Second, Seed: 1},
 		outageAt: 60 * time.Second, outage: 25 * time.Second, brownout: 20 * time.Second,
 		operatorRetry: true, lowerLimit: 4, limitHold: 30 * time.Second,
@@ -512,8 +512,15 @@ func endBeforeClaim(t *testing.T, st *localrun.Stack, msgs []events.SQSMessage) 
 // queue's own timeout would hide each peeked message for minutes (issue 11 T6).
 // ChangeMessageVisibility always sends its required timeout, so every peeked message
 // is made visible again at once.
+//
+// One receive returns at most 10 messages; more would take receives of the same first
+// messages again, whose receive counts would pass maxReceiveCount and send them to the
+// DLQ, so n is at most 10.
 func peek(t *testing.T, q *sqs.Client, url string, n int) []events.SQSMessage {
 	t.Helper()
+	if n > 10 {
+		t.Fatalf("peek %d messages: at most 10", n)
+	}
 	var out []events.SQSMessage
 	seen := map[string]bool{}
 	for tries := 0; len(out) < n && tries < 10; tries++ {
