@@ -23,8 +23,10 @@ func TestLocksAndReconcile(t *testing.T) {
 	addOrphan(t, st, orphan, time.Now().Add(-2*time.Hour))
 
 	var s slots
+	// The effective limit is the controller's (seeded at deploy, moved by earlier
+	// tests' passes in this shared cloud): within [1, maximum].
 	runJSON(t, ExitOK, &s, "locks")
-	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Limit != s.Max || s.Drift != 1 || len(s.Holders) != 1 ||
+	if s.Count != 2 || s.Max != st.Settings.MaxConcurrentExecutions || s.Limit < 1 || s.Limit > s.Max || s.Drift != 1 || len(s.Holders) != 1 ||
 		s.Holders[0].Execution != orphan || s.Holders[0].Status != string(cleanup.StatusUnknown) || s.Holders[0].AgeSeconds < 7000 {
 		t.Fatalf("locks: %+v", s)
 	}

@@ -83,6 +83,11 @@ func (c *Controller) Observe(ctx context.Context, sig Signal) error {
 	}
 	next, changed := Decide(s, st, sig, c.now())
 	if !changed {
+		if sig == Throttled && st.Streak > 0 {
+			// Within the cooldown the limit stays, but the successes before this throttle
+			// no longer prove it: an increase must start a new round.
+			return c.sem.ResetStreak(ctx)
+		}
 		return nil
 	}
 	won, err := c.sem.SetLimit(ctx, next, item, c.now())

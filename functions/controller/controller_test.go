@@ -49,7 +49,7 @@ func TestSignalOf(t *testing.T) {
 
 // TestObserve drives the shell against the semaphore item in the local cloud: the
 // deploy wrote the initial limit, the first throttle cuts it, a throttle within the
-// cooldown changes nothing, a full round of successes with every slot busy adds a
+// cooldown changes nothing but restarts the round of successes, a full round of successes with every slot busy adds a
 // step, and an item without a limit (written before the deploy seeded one) gets the
 // initial limit at the first signal, not a cut from the maximum.
 func TestObserve(t *testing.T) {
@@ -102,7 +102,14 @@ func TestObserve(t *testing.T) {
 	observe(Success, 1, "a success with the slot idle") // the limit is not what binds
 	setCount(t, db, names.SemaphoreTable, 1)
 	observe(Success, 2, "a full round with every slot busy")
+	setCount(t, db, names.SemaphoreTable, 2)
+	observe(Success, 2, "successes within the cooldown")
+	observe(Success, 2, "a full round, but within the cooldown")
 	observe(Throttled, 2, "a throttle within the cooldown")
+	clock = clock.Add(2 * time.Minute)
+	observe(Success, 2, "the round restarts after a throttle") // the streak before it proves nothing
+	observe(Success, 3, "a full round after the throttle")
+	observe(Throttled, 3, "a throttle within the cooldown of the increase")
 	clock = clock.Add(2 * time.Minute)
 	observe(Throttled, 1, "a throttle after the cooldown")
 

@@ -66,7 +66,7 @@ type scenario struct {
 	// timeout) start outageAt after the pipeline starts.
 	outage, brownout, outageAt time.Duration
 	// operatorRetry fails one job's model calls for good and has an operator retry
-	// it once it is PERMANENTLY_FAILED: it must fail again, and end.
+	// it once an attempt failed: it must fail again, and end.
 	operatorRetry bool
 	// lowerLimit is deployed as maxConcurrentExecutions for limitHold, then the
 	// original again (0: no change).
@@ -157,14 +157,14 @@ func TestChaosLiveness(t *testing.T) {
 		t.Skip("the liveness chaos run takes about a minute")
 	}
 	runChaos(t, scenario{
-		jobs: 10, concurrency: 3,
+		jobs: 6, concurrency: 3,
 		faults: bedrockemu.Faults{
 			Latency: 100 * time.Millisecond, Seed: 3,
-			Rules: []bedrockemu.Rule{{Pass: contract.Pass1, First: 8, Kind: bedrockemu.Throttle}},
+			Rules: []bedrockemu.Rule{{Pass: contract.Pass1, First: 6, Kind: bedrockemu.Throttle}},
 		},
-		stranded: 3, stoppedBeforeClaim: 2, aborts: 2, lostMarks: 3, lostAcquires: 3, overlap: true, late: 2,
+		stranded: 2, stoppedBeforeClaim: 2, aborts: 2, lostMarks: 3, lostAcquires: 3, overlap: true, late: 2,
 		events:   localrun.Delivery{Lose: 0.6, Duplicate: 0.5, MaxDelay: 8 * time.Second, Seed: 3},
-		outageAt: 3 * time.Second, outage: 8 * time.Second, brownout: 5 * time.Second,
+		outageAt: 10 * time.Second, outage: 8 * time.Second, brownout: 5 * time.Second,
 		operatorRetry: true, lowerLimit: 1, limitHold: 10 * time.Second, maxAttempts: 2,
 		settle: 4 * time.Minute, timeout: 10 * time.Minute,
 	})
@@ -251,7 +251,14 @@ func runChaos(t *testing.T, sc scenario) {
 		t.Fatalf("discover published %d of %d jobs", published, sc.jobs)
 	}
 	q := sqs.NewFromConfig(st.Config)
-	originals := peek(t, q, st.Resources.QueueURL, max(sc.redeliver, sc.duplicates, sc.stoppedBeforeClaim))
+	peeked := max(sc.redeliver, sc.duplicates, sc.stoppedBeforeClaim)
+	originals := peek(t, q, st.Resources.QueueURL, peeked+1)
+	if len(originals) <= peeked {
+		t.Fatalf("peeked %d messages, want %d", len(originals), peeked+1)
+	}
+	// One more than the other faults use: an early message, the failing job's.
+	failing := originals[len(originals)-1]
+	originals = originals[:len(originals)-1]
 	duplicates := publishDuplicates(t, q, st.Resources.QueueURL, originals[:min(sc.duplicates, len(originals))])
 	stranded := strand(t, st, sc.stranded)
 	endBeforeClaim(t, st, originals[:min(sc.stoppedBeforeClaim, len(originals))])
@@ -259,8 +266,11 @@ func runChaos(t *testing.T, sc scenario) {
 
 	phases := &modelPhases{base: sc.faults, outage: sc.outage, brownout: sc.brownout, outageAt: sc.outageAt, readTimeout: readTimeout}
 	if sc.operatorRetry {
-		// A job whose message was not peeked, so no other fault touches it.
-		phases.failing = failingJob(t, st, originals)
+		var qm contract.QueueMessage
+		if err := json.Unmarshal([]byte(failing.Body), &qm); err != nil {
+			t.Fatal(err)
+		}
+		phases.failing = qm.Job.JobPostingID
 	}
 	cloud.Bedrock().SetFaults(phases.with(sc.faults))
 
@@ -385,30 +395,6 @@ func runChaos(t *testing.T, sc scenario) {
 // orphanBound is the longest a row may go without a carrier: the reaper's bound and
 // two sweeps, with room for a loaded machine.
 const orphanBound = stuckAfter + 2*5*time.Second + 40*time.Second
-
-// failingJob picks a QUEUED job whose message the test did not peek.
-func failingJob(t *testing.T, st *localrun.Stack, peeked []events.SQSMessage) string {
-	t.Helper()
-	skip := map[string]bool{}
-	for _, m := range peeked {
-		var qm contract.QueueMessage
-		if json.Unmarshal([]byte(m.Body), &qm) == nil {
-			skip[qm.Job.JobPostingID] = true
-		}
-	}
-	queued, err := status.New(dynamodb.NewFromConfig(st.Config), st.Names.StatusTable).ListByStatus(context.Background(), contract.StatusQueued, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Slice(queued, func(i, k int) bool { return queued[i].ID < queued[k].ID })
-	for _, j := range queued {
-		if !skip[j.ID] {
-			return j.ID
-		}
-	}
-	t.Fatal("no QUEUED job left to fail")
-	return ""
-}
 
 // checkRetried: the job the operator retried ran again under the retry's publication
 // and failed again, for good, with a reason.

@@ -81,12 +81,12 @@ func writeLate(ctx context.Context, st *localrun.Stack, p silver.Partition, n in
 // calls with a ValidationException, so it ends PERMANENTLY_FAILED, before and after
 // an operator's retry.
 type modelPhases struct {
-	base              bedrockemu.Faults
-	outage, brownout  time.Duration
-	readTimeout       time.Duration
-	failing           string
-	outageAt          time.Duration // after the start
-	outageCalls, hung int
+	base             bedrockemu.Faults
+	outage, brownout time.Duration
+	readTimeout      time.Duration
+	failing          string
+	outageAt         time.Duration // after the start
+	outageCalls      int
 }
 
 func (m *modelPhases) with(f bedrockemu.Faults, rules ...bedrockemu.Rule) bedrockemu.Faults {
@@ -97,9 +97,9 @@ func (m *modelPhases) with(f bedrockemu.Faults, rules ...bedrockemu.Rule) bedroc
 	return f
 }
 
-// run applies the phases until they are over or ctx ends.
+// run applies the phases until they are over or ctx ends. A phase lasts its duration
+// and, so it is never empty, until a model call met it (at most four times as long).
 func (m *modelPhases) run(ctx context.Context, e *bedrockemu.Emulator) {
-	e.SetFaults(m.with(m.base))
 	steady := m.base
 	steady.Rules = nil
 	sleep := func(d time.Duration) bool {
@@ -110,26 +110,34 @@ func (m *modelPhases) run(ctx context.Context, e *bedrockemu.Emulator) {
 			return true
 		}
 	}
+	phase := func(f bedrockemu.Faults, d time.Duration) (calls int, ok bool) {
+		before := len(e.Calls())
+		e.SetFaults(f)
+		if !sleep(d) {
+			return 0, false
+		}
+		for waited := d; len(e.Calls()) == before && waited < 4*d; waited += time.Second {
+			if !sleep(time.Second) {
+				return 0, false
+			}
+		}
+		return len(e.Calls()) - before, true
+	}
 	if !sleep(m.outageAt) {
 		return
 	}
-	before := len(e.Calls())
+	ok := true
 	if m.outage > 0 {
-		e.SetFaults(m.with(steady, bedrockemu.Rule{Kind: bedrockemu.Unavailable}))
-		if !sleep(m.outage) {
-			return
-		}
+		m.outageCalls, ok = phase(m.with(steady, bedrockemu.Rule{Kind: bedrockemu.Unavailable}), m.outage)
 	}
-	m.outageCalls = len(e.Calls()) - before
-	if m.brownout > 0 {
+	if ok && m.brownout > 0 {
 		hang := steady
 		hang.Latency = 2 * m.readTimeout
-		e.SetFaults(m.with(hang))
-		if !sleep(m.brownout) {
-			return
-		}
+		_, ok = phase(m.with(hang), m.brownout)
 	}
-	e.SetFaults(m.with(steady))
+	if ok {
+		e.SetFaults(m.with(steady))
+	}
 }
 
 // hungCalls counts the calls the brown-out held until the client gave up.
@@ -143,38 +151,43 @@ func hungCalls(calls []bedrockemu.Call) int {
 	return n
 }
 
-// operatorRetry waits until job is PERMANENTLY_FAILED, then runs `enrichctl retry`
-// on it (the CLI's code path, in-process, against the local cloud) and returns the
-// publication the retry started; the job's calls keep failing, so it ends
-// PERMANENTLY_FAILED again.
+// operatorRetry waits until job's attempt failed (FAILED or PERMANENTLY_FAILED, no
+// claim), then runs `enrichctl retry` on it (the CLI's code path, in-process, against
+// the local cloud) and returns the publication the retry started. A retry refused
+// because discovery queued the job meanwhile waits for the next failure. The job's
+// calls keep failing, so it ends PERMANENTLY_FAILED after the retry's fresh budget.
 func operatorRetry(ctx context.Context, st *localrun.Stack, job string) (int, error) {
 	store := status.New(dynamodb.NewFromConfig(st.Config), st.Names.StatusTable)
 	for {
-		j, err := store.Get(ctx, job)
-		if err == nil && j.Overall == contract.StatusPermanentlyFailed && j.Execution == "" {
-			break
-		}
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(time.Second):
 		}
+		j, err := store.Get(ctx, job)
+		if err != nil || j.Execution != "" || (j.Overall != contract.StatusFailed && j.Overall != contract.StatusPermanentlyFailed) {
+			continue
+		}
+		var out, errOut bytes.Buffer
+		code := cli.Run(ctx, cli.IO{Out: &out, Err: &errOut},
+			[]string{"retry", job, "--stack", st.Names.Stack, "--local", "--endpoint", st.Cloud.Endpoint(), "--json"})
+		switch code {
+		case cli.ExitRefused:
+			continue
+		case cli.ExitOK:
+		default:
+			return 0, fmt.Errorf("enrichctl retry %s: exit %d: %s", job, code, errOut.String())
+		}
+		var r struct{ Execution string }
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			return 0, fmt.Errorf("enrichctl retry output %q: %w", out.String(), err)
+		}
+		_, p, ok := publicationOf(r.Execution)
+		if !ok {
+			return 0, fmt.Errorf("enrichctl retry started %q, not a publication's execution", r.Execution)
+		}
+		return p, nil
 	}
-	var out, errOut bytes.Buffer
-	code := cli.Run(ctx, cli.IO{Out: &out, Err: &errOut},
-		[]string{"retry", job, "--stack", st.Names.Stack, "--local", "--endpoint", st.Cloud.Endpoint(), "--json"})
-	if code != cli.ExitOK {
-		return 0, fmt.Errorf("enrichctl retry %s: exit %d: %s", job, code, errOut.String())
-	}
-	var r struct{ Execution string }
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return 0, fmt.Errorf("enrichctl retry output %q: %w", out.String(), err)
-	}
-	_, p, ok := publicationOf(r.Execution)
-	if !ok {
-		return 0, fmt.Errorf("enrichctl retry started %q, not a publication's execution", r.Execution)
-	}
-	return p, nil
 }
 
 // changeLimit deploys a lower maxConcurrentExecutions, then the original again, as

@@ -14,10 +14,11 @@ import (
 
 // LostAnswer makes the gateway lose the answers of some requests after moto applied
 // them: the request is forwarded, its write commits, and the caller is answered 500
-// InternalServerError as if the connection had failed on the way back. The caller's
-// retry then meets its own committed write (DynamoDB: "a 500 ... the request may or
-// may not have succeeded", Error handling with DynamoDB, Developer Guide). Requests
-// are matched on their JSON protocol operation, table and a piece of their body.
+// InternalServerError as if the answer had been lost on the way back. A 5xx is to be
+// retried (Error handling with DynamoDB, Developer Guide, "Error messages and codes"),
+// and a retry of a write whose answer was lost meets that committed write (Amazon
+// Builders' Library, "Making retries safe with idempotent APIs"). Requests are
+// matched on their JSON protocol operation, table and a piece of their body.
 type LostAnswer struct {
 	Target   string // the X-Amz-Target header: "DynamoDB_20120810.UpdateItem"
 	Table    string // the request's TableName; empty: any

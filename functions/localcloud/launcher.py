@@ -155,6 +155,25 @@ def _after_import(name, patch):
 _after_import("moto.stepfunctions.parser.asl.parse.asl_parser", _parse_once)
 
 
+def _aws_entered_time():
+    """$$.State.EnteredTime as Step Functions writes it, UTC to the millisecond with a
+    Z (2019-03-26T20:14:13.192Z; Step Functions developer guide, "Context object"):
+    moto writes Python's isoformat (microseconds, +00:00), and the state machine
+    stores the value as updatedAt beside the Go writers' status.TimeLayout."""
+    import datetime
+    from moto.stepfunctions.parser.asl.component.state import state
+
+    def state_data(**fields):
+        entered = datetime.datetime.fromisoformat(fields["EnteredTime"]).astimezone(datetime.timezone.utc)
+        fields["EnteredTime"] = entered.strftime("%Y-%m-%dT%H:%M:%S.") + f"{entered.microsecond // 1000:03d}Z"
+        return fields
+
+    state.StateData = state_data
+
+
+_after_import("moto.stepfunctions.parser.asl.component.state.state", _aws_entered_time)
+
+
 def _sdk_parameters_in_pascal_case():
     """AWS SDK integrations take their parameters in PascalCase even where the API is in
     camelCase ("Learning to use AWS service SDK integrations in Step Functions", API

@@ -58,6 +58,11 @@ func TestHappyPathThenAlreadyCompleted(t *testing.T) {
 	if j.Attempts != 1 {
 		t.Errorf("attempts = %d, want 1", j.Attempts)
 	}
+	// The state machine writes updatedAt from $$.State.EnteredTime: in the one format
+	// of the Go writers, so the index sorts them together.
+	if at, err := time.Parse(status.TimeLayout, j.UpdatedAt); err != nil || status.Timestamp(at) != j.UpdatedAt {
+		t.Errorf("updatedAt %q is not in status.TimeLayout", j.UpdatedAt)
+	}
 	if got := modelCalls(c, job.JobPostingID); got != [3]int{1, 1, 1} {
 		t.Errorf("model calls per pass = %v, want one each", got)
 	}

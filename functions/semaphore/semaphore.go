@@ -281,19 +281,35 @@ func isConditionFailed(err error) bool {
 // CountSuccess adds one to the controller's success streak and returns the item as
 // it is after the addition.
 func (s *Semaphore) CountSuccess(ctx context.Context) (State, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       s.key(),
-		UpdateExpression:          aws.String("ADD #s :one"),
-		ConditionExpression:       aws.String("attribute_exists(#c)"), // never create a partial item
-		ExpressionAttributeNames:  map[string]string{"#s": contract.SemaphoreSuccessStreak, "#c": contract.SemaphoreCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-		ReturnValues:              types.ReturnValueAllNew,
-	})
+	out, err := s.updateStreak(ctx, "ADD #s :n", 1, types.ReturnValueAllNew)
 	if err != nil {
 		return State{}, fmt.Errorf("count a success on semaphore %s: %w", s.table, err)
 	}
 	return parseState(out.Attributes)
+}
+
+// ResetStreak sets the controller's success streak back to zero: a throttle says the
+// current limit is not proven, whether or not it changes it. (A success added at the
+// same time may be lost; it only delays an increase.)
+func (s *Semaphore) ResetStreak(ctx context.Context) error {
+	if _, err := s.updateStreak(ctx, "SET #s = :n", 0, types.ReturnValueNone); err != nil {
+		return fmt.Errorf("reset the success streak on semaphore %s: %w", s.table, err)
+	}
+	return nil
+}
+
+// updateStreak applies update (with :n = n) to the streak of an existing item: it never
+// creates a partial one.
+func (s *Semaphore) updateStreak(ctx context.Context, update string, n int, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, error) {
+	return s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       s.key(),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("attribute_exists(#c)"),
+		ExpressionAttributeNames:  map[string]string{"#s": contract.SemaphoreSuccessStreak, "#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(n)},
+		ReturnValues:              ret,
+	})
 }
 
 // SetLimit writes the controller's new effective limit, resets its streak and

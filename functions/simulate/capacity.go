@@ -3,10 +3,12 @@ package simulate
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
 
 // QuotaStep sets the emulator's quotas At an offset from the start of the run.
@@ -139,4 +141,40 @@ func throttleCounts(calls []bedrockemu.Call, start time.Time, quotas []QuotaStep
 	}
 	t.Passes = len(passes)
 	return t
+}
+
+// LimitPoint is the limit acquire enforced from At (seconds from the start of the run)
+// on, and the slots held when it was first seen.
+type LimitPoint struct {
+	At    float64 `json:"at_s"`
+	Limit int     `json:"limit"`
+	Held  int     `json:"held"`
+}
+
+// traceLimits samples the semaphore item every interval and records each change of the
+// enforced limit, to show how the controller moved it against the capacity phases.
+// stop may be called more than once.
+func traceLimits(ctx context.Context, sem *semaphore.Semaphore, start time.Time, interval time.Duration) (stop func() []LimitPoint) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan []LimitPoint)
+	go func() {
+		var trace []LimitPoint
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if st, err := sem.Read(ctx); err == nil && (len(trace) == 0 || trace[len(trace)-1].Limit != st.Limit()) {
+				trace = append(trace, LimitPoint{At: time.Since(start).Round(100 * time.Millisecond).Seconds(), Limit: st.Limit(), Held: st.Count})
+			}
+			select {
+			case <-ctx.Done():
+				done <- trace
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return sync.OnceValue(func() []LimitPoint {
+		cancel()
+		return <-done
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -24,6 +25,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/localrun"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -70,6 +72,8 @@ type Result struct {
 	PeakSlots           int     `json:"peak_slots"`
 	Capacity
 	Throttles Throttles `json:"throttles"`
+	// Limits is the enforced limit over the run, sampled every second (changes only).
+	Limits []LimitPoint `json:"limits"`
 }
 
 // Efficiency is the achieved share of the bound.
@@ -147,6 +151,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	quotas := append([]QuotaStep{{RPM: o.RPM, TPM: o.TPM}}, o.Capacity...)
 	stopQuotas := changeQuotas(ctx, cloud.Bedrock(), start, o.Capacity)
 	defer stopQuotas()
+	stopTrace := traceLimits(ctx, semaphore.New(dynamodb.NewFromConfig(st.Config), names.SemaphoreTable), start, time.Second)
+	defer stopTrace()
 	stop, err := st.Start(ctx, localrun.Schedule{Discover: 3 * time.Second, Cleanup: 5 * time.Second, Events: 2 * time.Second}, o.Log)
 	if err != nil {
 		return res, err
@@ -158,6 +164,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Wall, res.PeakSlots = time.Since(start), p.PeakSlots
 	stop()
 	stopQuotas()
+	res.Limits = stopTrace()
 	if err != nil {
 		return res, err
 	}
