@@ -572,8 +572,9 @@ func (p *pipeline) markFailed(tr status.Transition) *Task {
 // holds one (on the failure path it may not), and the handover after it: the first
 // waiter in the semaphore item is popped and woken, so it takes the freed slot at once
 // instead of sleeping out its jittered wait. A token whose wait already ended (timed
-// out, its execution gone) fails the wake; the next waiter is tried. A failed release
-// still ends the execution (cleanup reclaims the slot), without a handover.
+// out, its execution gone) fails the wake; the next waiter is tried. A pop retried after
+// its answer was lost skips one waiter, who comes back on its own timeout. A failed
+// release still ends the execution (cleanup reclaims the slot), without a handover.
 func (p *pipeline) addRelease(m *StateMachine, release, next string) {
 	handOver, wake := HandOver(release), WakeWaiter(release)
 	t := p.semaphoreTask(Params{
