@@ -99,10 +99,12 @@ const (
 	// SemaphoreLimit is the effective limit the concurrency controller moves between
 	// its minimum and SemaphoreMax; acquire compares the count with both.
 	SemaphoreLimit = "effectivelimit"
-	// SemaphoreLimitChangedAt (RFC 3339) and SemaphoreSuccessStreak (successful model
-	// calls since then) are the controller's memory.
-	SemaphoreLimitChangedAt = "limitchangedat"
-	SemaphoreSuccessStreak  = "successstreak"
+	// SemaphoreLimitChangedAt (RFC 3339), SemaphoreLimitDecreasedAt (of the last
+	// decrease) and SemaphoreSuccessStreak (successful model calls since the last
+	// change or throttle) are the controller's memory.
+	SemaphoreLimitChangedAt   = "limitchangedat"
+	SemaphoreLimitDecreasedAt = "limitdecreasedat"
+	SemaphoreSuccessStreak    = "successstreak"
 	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
 	// name follows), so no other attribute of the item can be taken for a holder.
 	SemaphoreHolderPrefix = "holder:"

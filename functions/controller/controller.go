@@ -74,7 +74,7 @@ func (c *Controller) Observe(ctx context.Context, sig Signal) error {
 	if err != nil {
 		return err
 	}
-	st := State{Limit: item.Effective, ChangedAt: item.LimitChangedAt, Streak: item.SuccessStreak, Held: item.Count}
+	st := State{Limit: item.Effective, ChangedAt: item.LimitChangedAt, DecreasedAt: item.LimitDecreasedAt, Streak: item.SuccessStreak, Held: item.Count}
 	// The configured maximum lives in the item (a deploy writes it); the settings'
 	// maximum is only the fallback of an item that has none.
 	s := c.s
@@ -90,7 +90,9 @@ func (c *Controller) Observe(ctx context.Context, sig Signal) error {
 		}
 		return nil
 	}
-	won, err := c.sem.SetLimit(ctx, next, item, c.now())
+	// A throttle that writes the initial limit on an item without one counts as a
+	// decrease too: the calls started under the maximum must not cut it again.
+	won, err := c.sem.SetLimit(ctx, next, sig == Throttled, item, c.now())
 	if err != nil || !won {
 		return err
 	}

@@ -49,9 +49,11 @@ func TestSignalOf(t *testing.T) {
 
 // TestObserve drives the shell against the semaphore item in the local cloud: the
 // deploy wrote the initial limit, the first throttle cuts it, a throttle within the
-// cooldown changes nothing but restarts the round of successes, a full round of successes with every slot busy adds a
-// step, and an item without a limit (written before the deploy seeded one) gets the
-// initial limit at the first signal, not a cut from the maximum.
+// cooldown of a decrease changes nothing but restarts the round of successes, one
+// right after an increase cuts at once (the increase overshot), a full round of
+// successes with every slot busy adds a step, and an item without a limit (written
+// before the deploy seeded one) gets the initial limit at the first signal, not a cut
+// from the maximum.
 func TestObserve(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
@@ -63,7 +65,7 @@ func TestObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.BronzeBucket, s.SilverBucket = "ctl-bronze", "ctl-silver"
-	s.MaxConcurrentExecutions, s.ConcurrencyInitial = 5, 2
+	s.MaxConcurrentExecutions, s.ConcurrencyInitial = 5, 4
 	names := contract.NamesFor("ctl")
 	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestObserve(t *testing.T) {
 	db := dynamodb.NewFromConfig(cfg)
 	sem := semaphore.New(db, names.SemaphoreTable)
 	var emf bytes.Buffer
-	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Initial: 2, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 1}
+	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Initial: 4, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 2}
 	c := New(sem, set, "ctl", metrics.New(&emf, contract.MetricsNamespace), slog.New(slog.DiscardHandler))
 	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return clock }
@@ -91,33 +93,34 @@ func TestObserve(t *testing.T) {
 			t.Fatalf("%s: limit %d, want %d", why, got, want)
 		}
 	}
-	if got := limit(); got != 2 {
-		t.Fatalf("the deployed item's limit is %d, want the initial 2", got)
+	if got := limit(); got != 4 {
+		t.Fatalf("the deployed item's limit is %d, want the initial 4", got)
 	}
-	observe(Throttled, 1, "the first throttle")
+	observe(Throttled, 2, "the first throttle")
 	if !strings.Contains(emf.String(), contract.MetricEffectiveLimit) {
 		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())
 	}
-	clock = clock.Add(2 * time.Minute)
-	observe(Success, 1, "a success with the slot idle") // the limit is not what binds
-	setCount(t, db, names.SemaphoreTable, 1)
-	observe(Success, 2, "a full round with every slot busy")
+	observe(Throttled, 2, "a throttle within the cooldown of the decrease")
 	setCount(t, db, names.SemaphoreTable, 2)
-	observe(Success, 2, "successes within the cooldown")
-	observe(Success, 2, "a full round, but within the cooldown")
-	observe(Throttled, 2, "a throttle within the cooldown")
+	for range 4 {
+		observe(Success, 2, "a full round, but within the cooldown")
+	}
+	observe(Throttled, 2, "another throttle within the cooldown")
 	clock = clock.Add(2 * time.Minute)
-	observe(Success, 2, "the round restarts after a throttle") // the streak before it proves nothing
-	observe(Success, 3, "a full round after the throttle")
-	observe(Throttled, 3, "a throttle within the cooldown of the increase")
-	clock = clock.Add(2 * time.Minute)
-	observe(Throttled, 1, "a throttle after the cooldown")
+	for range 3 {
+		observe(Success, 2, "the round restarted at the throttle") // the successes before it prove nothing
+	}
+	setCount(t, db, names.SemaphoreTable, 1)
+	observe(Success, 2, "a full round with a slot idle") // the limit is not what binds
+	setCount(t, db, names.SemaphoreTable, 2)
+	observe(Success, 3, "a full round with every slot busy")
+	observe(Throttled, 1, "a throttle right after an increase") // it overshot: no cooldown
 
 	// An item from before the deploy seeded a limit: none, and no memory.
 	if err := sem.Configure(ctx, semaphore.Config{Max: 5}); err != nil {
 		t.Fatal(err)
 	}
-	observe(Throttled, 2, "the first throttle on an item without a limit")
+	observe(Throttled, 4, "the first throttle on an item without a limit")
 }
 
 // setCount sets the semaphore count as if n slots were held.

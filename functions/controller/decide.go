@@ -23,8 +23,10 @@ type Settings struct {
 	Step int
 	// Decrease is the multiplicative factor applied on throttling, in (0, 1).
 	Decrease float64
-	// Cooldown is the least time between two changes: calls that throttle right
-	// after a decrease started under the old limit and must not cut it again.
+	// Cooldown is the least time after a decrease before the next one (calls that
+	// throttle right after a decrease started under the old limit and must not cut
+	// it again) and after any change before an increase. A throttle right after an
+	// increase does decrease: the increase overshot.
 	Cooldown time.Duration
 	// SuccessesPerSlot successful calls per slot of the limit, with every slot in
 	// use, earn one step: one full round of the slots at the current limit.
@@ -52,10 +54,11 @@ const (
 
 // State is what the controller knows when a signal arrives.
 type State struct {
-	Limit     int       // the effective limit; 0 when never set (acquire enforces the maximum)
-	ChangedAt time.Time // of the last change; zero when never changed
-	Streak    int       // successful calls since the last change, this one included
-	Held      int       // slots in use
+	Limit       int       // the effective limit; 0 when never set (acquire enforces the maximum)
+	ChangedAt   time.Time // of the last change; zero when never changed
+	DecreasedAt time.Time // of the last decrease; zero when never decreased
+	Streak      int       // successful calls since the last change, this one included
+	Held        int       // slots in use
 }
 
 // Current is the limit the controller works from: the effective one (Initial when
@@ -77,11 +80,11 @@ func Decide(s Settings, st State, sig Signal, now time.Time) (int, bool) {
 		// calls started under the maximum do not cut it again).
 		return cur, true
 	}
-	settled := st.ChangedAt.IsZero() || now.Sub(st.ChangedAt) >= s.Cooldown
+	settled := func(at time.Time) bool { return at.IsZero() || now.Sub(at) >= s.Cooldown }
 	next := cur
 	switch sig {
 	case Throttled:
-		if !settled {
+		if !settled(st.DecreasedAt) {
 			return cur, false // one decrease per congestion episode
 		}
 		next = max(s.Min, int(float64(cur)*s.Decrease))
@@ -91,7 +94,7 @@ func Decide(s Settings, st State, sig Signal, now time.Time) (int, bool) {
 	case Success:
 		// Grow only when the limit is what holds the work back (every slot in use)
 		// and one full round of calls at this limit went through without a throttle.
-		if !settled || st.Held < cur || st.Streak < s.SuccessesPerSlot*cur {
+		if !settled(st.ChangedAt) || st.Held < cur || st.Streak < s.SuccessesPerSlot*cur {
 			return cur, false
 		}
 		next = min(s.Max, cur+s.Step)

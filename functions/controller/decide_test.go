@@ -23,7 +23,9 @@ func TestDecide(t *testing.T) {
 		{"throttle halves", State{Limit: 8, ChangedAt: long, Held: 8}, Throttled, 4, true},
 		{"unset: a throttle writes the initial limit, not a cut from the maximum", State{Held: 10}, Throttled, 3, true},
 		{"unset: a success writes the initial limit", State{Streak: 1, Held: 10}, Success, 3, true},
-		{"throttle within the cooldown changes nothing", State{Limit: 8, ChangedAt: recent}, Throttled, 8, false},
+		{"throttle within the cooldown of a decrease changes nothing", State{Limit: 8, ChangedAt: recent, DecreasedAt: recent}, Throttled, 8, false},
+		{"throttle within the cooldown of an increase decreases: it overshot", State{Limit: 8, ChangedAt: recent, DecreasedAt: long}, Throttled, 4, true},
+		{"throttle within the cooldown of the first increase decreases", State{Limit: 8, ChangedAt: recent}, Throttled, 4, true},
 		{"throttle never below the minimum", State{Limit: 1, ChangedAt: long}, Throttled, 1, false},
 		{"a factor that rounds back still decreases", State{Limit: 2, ChangedAt: long}, Throttled, 1, true},
 		{"sustained success at the limit adds a step", State{Limit: 4, ChangedAt: long, Streak: 12, Held: 4}, Success, 5, true},
@@ -65,7 +67,10 @@ func TestDecideConverges(t *testing.T) {
 				st.Streak = 0
 			}
 			if next, changed := Decide(s, st, sig, now); changed {
-				st = State{Limit: next, ChangedAt: now, Held: st.Held}
+				st = State{Limit: next, ChangedAt: now, DecreasedAt: st.DecreasedAt, Held: st.Held}
+				if sig == Throttled {
+					st.DecreasedAt = now
+				}
 			}
 			lo, hi = min(lo, s.Current(st)), max(hi, s.Current(st))
 		}

@@ -34,10 +34,12 @@ type State struct {
 	Max   int // the configured maximum
 	// Effective is the controller's limit; 0 when it has never set one.
 	Effective int
-	// LimitChangedAt and SuccessStreak are the controller's memory (zero when unset).
-	LimitChangedAt time.Time
-	SuccessStreak  int
-	Holders        []Holder // sorted by acquisition time, oldest first
+	// LimitChangedAt, LimitDecreasedAt and SuccessStreak are the controller's memory
+	// (zero when unset).
+	LimitChangedAt   time.Time
+	LimitDecreasedAt time.Time
+	SuccessStreak    int
+	Holders          []Holder // sorted by acquisition time, oldest first
 }
 
 // Limit is what acquire enforces: the effective limit, never above the maximum.
@@ -105,6 +107,8 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 		case contract.SemaphoreKey:
 		case contract.SemaphoreLimitChangedAt:
 			st.LimitChangedAt = timeOf(v)
+		case contract.SemaphoreLimitDecreasedAt:
+			st.LimitDecreasedAt = timeOf(v)
 		default:
 			execution, ok := strings.CutPrefix(name, contract.SemaphoreHolderPrefix)
 			if !ok || execution == "" {
@@ -217,8 +221,8 @@ func (s *Semaphore) Configure(ctx context.Context, c Config) error {
 		update += ", #l = if_not_exists(#l, :initial)"
 		values[":initial"] = num(c.Initial)
 	} else {
-		update += " REMOVE #l, #t, #s"
-		names["#t"], names["#s"] = contract.SemaphoreLimitChangedAt, contract.SemaphoreSuccessStreak
+		update += " REMOVE #l, #t, #d, #s"
+		names["#t"], names["#d"], names["#s"] = contract.SemaphoreLimitChangedAt, contract.SemaphoreLimitDecreasedAt, contract.SemaphoreSuccessStreak
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -313,11 +317,17 @@ func (s *Semaphore) updateStreak(ctx context.Context, update string, n int, ret 
 }
 
 // SetLimit writes the controller's new effective limit, resets its streak and
-// stamps the change, conditional on the last change being the one seen in seen: of
-// two passes deciding at once only the first changes the limit (false for the other).
-func (s *Semaphore) SetLimit(ctx context.Context, limit int, seen State, now time.Time) (bool, error) {
+// stamps the change (and, when decreased, the decrease), conditional on the last
+// change being the one seen in seen: of two passes deciding at once only the first
+// changes the limit (false for the other).
+func (s *Semaphore) SetLimit(ctx context.Context, limit int, decreased bool, seen State, now time.Time) (bool, error) {
 	names := map[string]string{"#l": contract.SemaphoreLimit, "#t": contract.SemaphoreLimitChangedAt, "#s": contract.SemaphoreSuccessStreak}
 	values := map[string]types.AttributeValue{":l": num(limit), ":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}, ":zero": num(0)}
+	update := "SET #l = :l, #t = :now, #s = :zero"
+	if decreased {
+		update += ", #d = :now"
+		names["#d"] = contract.SemaphoreLimitDecreasedAt
+	}
 	cond := "attribute_not_exists(#t)"
 	if !seen.LimitChangedAt.IsZero() {
 		cond = "#t = :seen"
@@ -326,7 +336,7 @@ func (s *Semaphore) SetLimit(ctx context.Context, limit int, seen State, now tim
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       s.key(),
-		UpdateExpression:          aws.String("SET #l = :l, #t = :now, #s = :zero"),
+		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,

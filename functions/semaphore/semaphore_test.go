@@ -239,7 +239,7 @@ func TestConfigure(t *testing.T) {
 	if st := read(); st.Max != 1 || st.Count != 2 || len(st.Holders) != 2 || st.Effective != 1 || st.Limit() != 1 {
 		t.Fatalf("after Configure(1, 1): %+v", st)
 	}
-	if _, err := sem.SetLimit(ctx, 3, read(), time.Now()); err != nil { // the controller moves it
+	if _, err := sem.SetLimit(ctx, 3, true, read(), time.Now()); err != nil { // the controller moves it
 		t.Fatal(err)
 	}
 	if err := sem.Configure(ctx, Config{Max: 6, Initial: 2}); err != nil { // a redeploy
@@ -251,7 +251,7 @@ func TestConfigure(t *testing.T) {
 	if err := sem.Configure(ctx, Config{Max: 6}); err != nil { // the controller turned off
 		t.Fatal(err)
 	}
-	if st := read(); st.Effective != 0 || !st.LimitChangedAt.IsZero() || st.Limit() != 6 || len(st.Holders) != 2 {
+	if st := read(); st.Effective != 0 || !st.LimitChangedAt.IsZero() || !st.LimitDecreasedAt.IsZero() || st.Limit() != 6 || len(st.Holders) != 2 {
 		t.Fatalf("without a controller the limit stays: %+v", st)
 	}
 	if _, err := sem.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(sem.table), Key: sem.key()}); err != nil {
