@@ -29,7 +29,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/sample"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
-	"github.com/aienrichment/ai-enrichment/functions/workflow"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
@@ -228,7 +227,7 @@ func runHandover(ctx context.Context, t *testing.T, st *Stack) error {
 	full := sem.Limit() // the effective limit, which a deploy may start below the maximum
 	setCount(full)
 	waiter := startJob(ctx, t, st, "4713")
-	for i := 0; !entered(ctx, t, c, waiter, workflow.StateWaitForSlot); i++ {
+	for i := 0; !waiting(ctx, t, st); i++ {
 		if i == 300 {
 			t.Fatalf("%s never waited for a slot", waiter)
 		}
@@ -281,10 +280,19 @@ func history(ctx context.Context, t *testing.T, c *sfn.Client, arn string) []sfn
 	return hist.Events
 }
 
-func entered(ctx context.Context, t *testing.T, c *sfn.Client, arn, state string) bool {
-	return slices.ContainsFunc(history(ctx, t, c, arn), func(e sfntypes.HistoryEvent) bool {
-		return e.StateEnteredEventDetails != nil && aws.ToString(e.StateEnteredEventDetails.Name) == state
+// waiting reports whether a waiter's token is in the semaphore item: entering
+// WaitForSlot is not enough, its write may still be on the way.
+func waiting(ctx context.Context, t *testing.T, st *Stack) bool {
+	out, err := dynamodb.NewFromConfig(st.Config).GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Names.SemaphoreTable),
+		Key:            map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
+		ConsistentRead: aws.Bool(true),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := out.Item[contract.SemaphoreWaiters].(*ddbtypes.AttributeValueMemberL)
+	return ok && len(l.Value) > 0
 }
 
 // causes joins the errors and causes of the execution's failed tasks and its failure.
