@@ -144,7 +144,8 @@ func (m *messages) carried() map[pub]bool {
 // (docs/operations.md, Known limitations): while the queue holds at least as many
 // messages as there are QUEUED rows, a QUEUED row without an execution may have its
 // message waiting, so it is not reaped; such a row is "gated", its wait is reported
-// apart, and its clock starts when the reaper can account for it.
+// apart, and its clock starts when the reaper can account for it. A row that says
+// its message was never sent is never gated.
 type orphans struct {
 	since, gatedSince map[string]time.Time // job → first look at which it had no carrier
 	worst, gatedWorst map[string]time.Duration
@@ -171,6 +172,9 @@ func (o *orphans) look(jobs []status.Job, msgs *messages, running map[string]boo
 		}
 		return true
 	}
+	// A row that says its publication was never sent (status.Job.Sent) is reaped
+	// within the bound whatever the backlog: the gate holds only rows that do not say.
+	unsent := func(j status.Job) bool { return j.SentKnown && j.Sent < j.Publication }
 	queued, bare := 0, 0
 	for _, j := range jobs {
 		if j.Overall == contract.StatusQueued {
@@ -188,7 +192,7 @@ func (o *orphans) look(jobs []status.Job, msgs *messages, running map[string]boo
 			continue
 		}
 		since, worst := o.since, o.worst
-		if gated && j.Overall == contract.StatusQueued {
+		if gated && j.Overall == contract.StatusQueued && !unsent(j) {
 			delete(o.since, j.ID)
 			since, worst = o.gatedSince, o.gatedWorst
 		}
