@@ -1,7 +1,9 @@
 // Package controller moves the semaphore's effective concurrency limit between a
 // minimum and the configured maximum from what the passes observe (AIMD, as TCP
 // congestion control): a throttled model call cuts the limit by a factor, sustained
-// success at the limit adds a step. Decide is the pure core; Controller is its thin
+// success at the limit adds a step; after a throttle no pass calls the model for a
+// while (PauseAfter), since a full per-minute quota refuses every call whatever the
+// limit. Decide and PauseAfter are the pure core; Controller is their thin
 // I/O shell over the semaphore item, run by every pass (docs/architecture.md,
 // "Adaptive concurrency").
 package controller
