@@ -43,9 +43,10 @@ func newSimulateCmd(o *Options) *cobra.Command {
 			}
 			policies := map[string][]simulate.Policy{
 				"both": {simulate.Ours, simulate.Original}, "ours": {simulate.Ours}, "original": {simulate.Original},
+				"fixed": {simulate.Fixed}, // ours with the limit at the maximum: the handover without the controller's ramp
 			}[policy]
 			if policies == nil {
-				return usageErr("--policy %q: want both, ours or original", policy)
+				return usageErr("--policy %q: want both, ours, fixed or original", policy)
 			}
 			// The handlers log to the default logger; the report owns the terminal.
 			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -72,7 +73,7 @@ func newSimulateCmd(o *Options) *cobra.Command {
 	cmd.Flags().IntVar(&jobs, "jobs", 30, "postings to enrich")
 	cmd.Flags().DurationVar(&latency, "latency", 4*time.Second, "latency of every model call")
 	cmd.Flags().IntVar(&rpm, "rpm", 60, "the model's requests-per-minute quota (0: none)")
-	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours or original")
+	cmd.Flags().StringVar(&policy, "policy", "both", "both, ours, fixed (ours without the controller) or original")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up a run after this long")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "hidden-capacity: adaptive against fixed concurrency under a capacity the stack does not know")
 	return cmd

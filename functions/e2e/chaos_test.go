@@ -335,6 +335,18 @@ func runChaos(t *testing.T, sc scenario) {
 			return err
 		})
 	}
+	// The lost answers last until some of each kind were lost (jobs/100, at least one).
+	fault(func() error {
+		least := max(1, sc.jobs/100)
+		for (sc.lostMarks > 0 && marked.Lost() < least) || (sc.lostAcquires > 0 && acquired.Lost() < least) {
+			select {
+			case <-cctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+		return nil
+	})
 	faultsOver := make(chan struct{})
 	go func() {
 		faults.Wait()
@@ -367,7 +379,7 @@ func runChaos(t *testing.T, sc scenario) {
 
 	checkJobs(t, st, jobs)
 	checkSlots(t, st)
-	f.orphanLongest, f.orphanRows = orph.check(t, orphanBound)
+	f.orphanLongest, f.orphanRows, f.gatedLongest = orph.check(t, orphanBound)
 	overlaps, crashes := mon.report()
 	for _, o := range overlaps {
 		t.Error("two executions at once: ", o)
@@ -622,6 +634,7 @@ func waitFinal(t *testing.T, st *localrun.Stack, c *sfn.Client, sc scenario, beg
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(st.Config)
 	store, sem := status.New(db, st.Names.StatusTable), semaphore.New(db, st.Names.SemaphoreTable)
+	q := sqs.NewFromConfig(st.Config)
 	for polls := 1; time.Since(begin) < sc.timeout; polls++ {
 		time.Sleep(2 * time.Second)
 		if faultsEnd.IsZero() {
@@ -633,7 +646,7 @@ func waitFinal(t *testing.T, st *localrun.Stack, c *sfn.Client, sc scenario, beg
 		}
 		jobs = allJobs(t, store)
 		running := runningExecutions(t, c, st.Resources.StateMachineARN)
-		orph.look(jobs, msgs, running, time.Now())
+		orph.look(jobs, msgs, running, queueDepth(t, q, st.Resources.QueueURL), time.Now())
 		if polls%15 == 0 {
 			t.Logf("%v: %v", time.Since(begin).Round(time.Second), countBy(jobs, func(j status.Job) string { return j.Overall }))
 		}
@@ -758,7 +771,7 @@ type figures struct {
 	lowPeak, sent, executions, attempts, orphanRows      int
 	events                                               localrun.DeliveryStats
 	exists                                               map[string]int
-	orphanLongest, quiescence, wall                      time.Duration
+	orphanLongest, gatedLongest, quiescence, wall        time.Duration
 }
 
 // report logs the run's figures as the rows of docs/reliability.md.
@@ -790,7 +803,7 @@ func report(t *testing.T, sc scenario, jobs []status.Job, calls []bedrockemu.Cal
 	fmt.Fprintf(&b, "| model outage %v: calls refused / brown-out %v: calls hung to the read timeout | %d / %d |\n", sc.outage, sc.brownout, f.outageCalls, f.hung)
 	fmt.Fprintf(&b, "| limit %d → %d → %d: peak slots once the lower limit applied | %d |\n", sc.concurrency, sc.lowerLimit, sc.concurrency, f.lowPeak)
 	fmt.Fprintf(&b, "| ExecutionAlreadyExists answers | %s |\n", format(f.exists))
-	fmt.Fprintf(&b, "| rows without a carrier for a while / longest | %d / %v |\n", f.orphanRows, f.orphanLongest.Round(time.Second))
+	fmt.Fprintf(&b, "| rows without a carrier for a while / longest / longest wait behind the backlog gate | %d / %v / %v |\n", f.orphanRows, f.orphanLongest.Round(time.Second), f.gatedLongest.Round(time.Second))
 	fmt.Fprintf(&b, "| queue messages sent | %d |\n", f.sent)
 	fmt.Fprintf(&b, "| peak slots in use | %d |\n| faults end to quiescence | %v |\n| wall time | %v |\n", f.peakSlots, f.quiescence.Round(time.Second), f.wall.Round(time.Second))
 	t.Log(b.String())

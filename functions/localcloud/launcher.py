@@ -24,7 +24,8 @@
      as S3 does (GetObject API reference, "Permissions");
    - a small side server answers the gateway's question "may the holder of this access
      key do action on resource" (Lambda Invoke, Bedrock), with the same evaluator.
-3. AWS SDK integrations: PascalCase parameters reach camelCase APIs (sendTaskSuccess).
+3. AWS SDK integrations: PascalCase parameters reach camelCase APIs (sendTaskSuccess), and
+   a service error is named by its code (Sfn.AccessDeniedException).
 4. Speed: parse results are cached (`_parse_once`); LOCALCLOUD_PROFILE=file writes a
    cProfile of every thread when moto stops (docs/performance.md, "Local cloud overhead").
 """
@@ -180,6 +181,7 @@ def _sdk_parameters_in_pascal_case():
     naming conventions). moto hands them to boto as written, so a camelCase API (Step
     Functions' own sendTaskSuccess) received none: each is mapped to the API's member."""
     import botocore.session
+    from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as sdk,
     )
@@ -197,6 +199,19 @@ def _sdk_parameters_in_pascal_case():
         self._to_boto_request(parameters, input_shape(self._get_boto_service_name(boto_service_name), action))
 
     sdk.StateTaskServiceAwsSdk._normalise_parameters = normalise
+
+    # The error of an SDK integration is the service name and the service's error name,
+    # with "Exception" appended where the name lacks it (same guide, error names); moto
+    # named every service error "<Service>.<Service>Exception" after boto's ClientError.
+    named = sdk.StateTaskServiceAwsSdk._normalise_exception_name
+
+    def error_name(norm_service_name, ex):
+        code = ex.response.get("Error", {}).get("Code", "") if isinstance(ex, ClientError) else ""
+        if not code:
+            return named(norm_service_name, ex)
+        return f"{norm_service_name}.{code}" + ("" if code.endswith("Exception") else "Exception")
+
+    sdk.StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(error_name)
 
 
 _after_import("moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",

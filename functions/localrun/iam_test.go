@@ -14,8 +14,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/bronze"
 	"github.com/aienrichment/ai-enrichment/functions/contract"
@@ -24,6 +27,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/bedrockemu"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud/offline"
 	"github.com/aienrichment/ai-enrichment/functions/sample"
+	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	"github.com/aienrichment/ai-enrichment/functions/spec"
 	"github.com/aienrichment/ai-enrichment/stacks"
 )
@@ -132,6 +136,19 @@ func TestEveryDeclaredStatementIsNeeded(t *testing.T) {
 		},
 		run:    runExecution,
 		action: "lambda:InvokeFunction",
+	}, {
+		// The release's handover: the waiter is woken by SendTaskSuccess.
+		name: "state machine without states:SendTaskSuccess",
+		edit: func(t *testing.T, n contract.Names, roles []spec.Role) []spec.Role {
+			i := slices.IndexFunc(roles, func(r spec.Role) bool { return r.Name == n.StateMachineRole })
+			j := slices.IndexFunc(roles[i].Statements, func(s spec.Statement) bool { return slices.Contains(s.Actions, "states:SendTaskSuccess") })
+			if j < 0 {
+				t.Fatal("the state machine declares no states:SendTaskSuccess")
+			}
+			return without(func(contract.Names) string { return n.StateMachineRole }, roles[i].Statements[j].Sid)(t, n, roles)
+		},
+		run:    runHandover,
+		action: "states:SendTaskSuccess",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := stacks.Defaults("dev")
@@ -180,30 +197,114 @@ func passInput(ctx context.Context, t *testing.T, st *Stack, job string) contrac
 // runExecution runs one job through the state machine and returns its failure, with
 // the history's causes, as an error.
 func runExecution(ctx context.Context, t *testing.T, st *Stack) error {
-	in := passInput(ctx, t, st, "4712")
+	c := sfn.NewFromConfig(st.Config)
+	arn := startJob(ctx, t, st, "4712")
+	waitEnded(t, c, arn)
+	return causes(ctx, t, c, arn)
+}
+
+// runHandover parks one execution on a full semaphore, then runs another through the
+// one slot left: its release wakes the first (SendTaskSuccess); the causes of the
+// releasing execution's failed tasks are returned as an error.
+func runHandover(ctx context.Context, t *testing.T, st *Stack) error {
+	c := sfn.NewFromConfig(st.Config)
+	setCount := func(n int) {
+		_, err := dynamodb.NewFromConfig(st.Config).UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(st.Names.SemaphoreTable),
+			Key:                       map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
+			UpdateExpression:          aws.String("SET #c = :n"),
+			ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":n": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(n)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sem, err := semaphore.New(dynamodb.NewFromConfig(st.Config), st.Names.SemaphoreTable).Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := sem.Limit() // the effective limit, which a deploy may start below the maximum
+	setCount(full)
+	waiter := startJob(ctx, t, st, "4713")
+	for i := 0; !waiting(ctx, t, st); i++ {
+		if i == 300 {
+			t.Fatalf("%s never waited for a slot", waiter)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	setCount(full - 1)
+	arn := startJob(ctx, t, st, "4714")
+	for i := 0; ; i++ {
+		d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != sfntypes.ExecutionStatusRunning {
+			break
+		}
+		if i == 600 {
+			var states []string
+			for _, e := range history(ctx, t, c, arn) {
+				if e.StateEnteredEventDetails != nil {
+					states = append(states, aws.ToString(e.StateEnteredEventDetails.Name))
+				}
+			}
+			t.Fatalf("%s still running after a minute: %v", arn, states)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return causes(ctx, t, c, arn)
+}
+
+// startJob starts the execution of a job whose posting it stores first.
+func startJob(ctx context.Context, t *testing.T, st *Stack, job string) string {
+	in := passInput(ctx, t, st, job)
 	input, err := json.Marshal(contract.ExecutionInput{JobData: in.JobData, ExecutionID: in.ExecutionID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := sfn.NewFromConfig(st.Config)
-	out, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(st.Resources.StateMachineARN),
+	out, err := sfn.NewFromConfig(st.Config).StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(st.Resources.StateMachineARN),
 		Name: aws.String(in.ExecutionID), Input: aws.String(string(input))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEnded(t, c, aws.ToString(out.ExecutionArn))
-	hist, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: out.ExecutionArn, MaxResults: 1000})
+	return aws.ToString(out.ExecutionArn)
+}
+
+func history(ctx context.Context, t *testing.T, c *sfn.Client, arn string) []sfntypes.HistoryEvent {
+	hist, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var causes []string
-	for _, e := range hist.Events {
+	return hist.Events
+}
+
+// waiting reports whether a waiter's token is in the semaphore item: entering
+// WaitForSlot is not enough, its write may still be on the way.
+func waiting(ctx context.Context, t *testing.T, st *Stack) bool {
+	out, err := dynamodb.NewFromConfig(st.Config).GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.Names.SemaphoreTable),
+		Key:            map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := out.Item[contract.SemaphoreWaiters].(*ddbtypes.AttributeValueMemberL)
+	return ok && len(l.Value) > 0
+}
+
+// causes joins the errors and causes of the execution's failed tasks and its failure.
+func causes(ctx context.Context, t *testing.T, c *sfn.Client, arn string) error {
+	var out []string
+	for _, e := range history(ctx, t, c, arn) {
 		if d := e.TaskFailedEventDetails; d != nil {
-			causes = append(causes, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
+			out = append(out, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
 		}
 		if d := e.ExecutionFailedEventDetails; d != nil {
-			causes = append(causes, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
+			out = append(out, aws.ToString(d.Error)+": "+aws.ToString(d.Cause))
 		}
 	}
-	return errors.New(strings.Join(causes, "\n"))
+	return errors.New(strings.Join(out, "\n"))
 }

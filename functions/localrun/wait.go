@@ -17,7 +17,9 @@ import (
 
 // Progress is one look at the pipeline while it works.
 type Progress struct {
-	Total      int
+	Total int
+	// ByStatus counts the two terminal statuses, COMPLETED and PERMANENTLY_FAILED: each
+	// look costs a query per status counted, against the moto that runs the jobs.
 	ByStatus   map[string]int
 	Done       int // COMPLETED or PERMANENTLY_FAILED: nothing more will happen to them
 	SlotsInUse int
@@ -34,9 +36,13 @@ func (st *Stack) Wait(ctx context.Context, total int, poll time.Duration, tick f
 	start := time.Now()
 	var p Progress
 	for {
-		counts, err := jobs.Counts(ctx)
-		if err != nil {
-			return p, fmt.Errorf("status counts: %w", err)
+		counts := map[string]int{}
+		for _, overall := range []string{contract.StatusCompleted, contract.StatusPermanentlyFailed} {
+			n, err := jobs.Count(ctx, overall)
+			if err != nil {
+				return p, fmt.Errorf("count %s jobs: %w", overall, err)
+			}
+			counts[overall] = n
 		}
 		slots, err := sem.Read(ctx)
 		if err != nil {
@@ -54,6 +60,11 @@ func (st *Stack) Wait(ctx context.Context, total int, poll time.Duration, tick f
 		}
 		select {
 		case <-ctx.Done():
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if all, err := jobs.Counts(cctx); err == nil {
+				counts = all // every status, for the reader of the error
+			}
+			cancel()
 			return p, fmt.Errorf("waiting for %d jobs (%d done, %v): %w", total, p.Done, counts, ctx.Err())
 		case <-time.After(poll):
 		}

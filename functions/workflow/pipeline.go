@@ -572,8 +572,9 @@ func (p *pipeline) markFailed(tr status.Transition) *Task {
 // holds one (on the failure path it may not), and the handover after it: the first
 // waiter in the semaphore item is popped and woken, so it takes the freed slot at once
 // instead of sleeping out its jittered wait. A token whose wait already ended (timed
-// out, its execution gone) fails the wake; the next waiter is tried. A failed release
-// still ends the execution (cleanup reclaims the slot), without a handover.
+// out, its execution gone) fails the wake; the next waiter is tried. A pop retried after
+// its answer was lost skips one waiter, who comes back on its own timeout. A failed
+// release still ends the execution (cleanup reclaims the slot), without a handover.
 func (p *pipeline) addRelease(m *StateMachine, release, next string) {
 	handOver, wake := HandOver(release), WakeWaiter(release)
 	t := p.semaphoreTask(Params{
@@ -591,7 +592,7 @@ func (p *pipeline) addRelease(m *StateMachine, release, next string) {
 		"UpdateExpression":         "REMOVE #waiters[0]",
 		"ConditionExpression":      "attribute_exists(#waiters[0])",
 		"ExpressionAttributeNames": Params{"#waiters": contract.SemaphoreWaiters},
-		"ReturnValues":             "ALL_OLD",
+		"ReturnValues":             "UPDATED_OLD", // the popped token (or the list before): never the whole item
 	})
 	pop.Comment = "the first waiter, if any, gets the freed slot"
 	pop.ResultSelector = Params{"first.$": "States.ArrayGetItem($.Attributes." + contract.SemaphoreWaiters + ".L, 0)"}
@@ -621,6 +622,12 @@ func (p *pipeline) addRelease(m *StateMachine, release, next string) {
 	})
 }
 
+// maxSlotWaiters bounds the waiter list of the semaphore item: stale tokens (waits that
+// timed out) stay until a release pops them, and a task token may be 2,048 bytes
+// (SendTaskSuccess, API Reference), so 100 keep the item well under DynamoDB's 400 KB
+// and the pop's answer under the 256 KiB state payload limit.
+const maxSlotWaiters = 100
+
 // HandOver and WakeWaiter name the two handover states after release.
 func HandOver(release string) string {
 	return StateHandOver + strings.TrimPrefix(release, StateReleaseSlot)
@@ -636,10 +643,13 @@ func WakeWaiter(release string) string {
 // write is never missed: the condition fails and the execution tries again at once.
 // A callback task on the AWS SDK integration (.waitForTaskToken: "Discover service
 // integration patterns in Step Functions"); the timeout ends it with States.Timeout.
+// A full list (maxSlotWaiters) fails the write too: the execution then spends its
+// counted waits without sleeping and is deferred (NoSlot), never blocked.
 func (p *pipeline) waitForSlot() *Task {
 	t := p.semaphoreTask(Params{
-		"UpdateExpression":    "SET #waiters = list_append(if_not_exists(#waiters, :none), :me)",
-		"ConditionExpression": "#count >= #max OR (attribute_exists(#limit) AND #count >= #limit)",
+		"UpdateExpression": "SET #waiters = list_append(if_not_exists(#waiters, :none), :me)",
+		"ConditionExpression": fmt.Sprintf("(#count >= #max OR (attribute_exists(#limit) AND #count >= #limit)) AND attribute_not_exists(#waiters[%d])",
+			maxSlotWaiters-1),
 		"ExpressionAttributeNames": Params{
 			"#waiters": contract.SemaphoreWaiters, "#count": contract.SemaphoreCount,
 			"#max": contract.SemaphoreMax, "#limit": contract.SemaphoreLimit,
