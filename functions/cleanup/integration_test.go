@@ -22,6 +22,7 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
+	"github.com/aienrichment/ai-enrichment/functions/queue"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 	jobstatus "github.com/aienrichment/ai-enrichment/functions/status"
 	"github.com/aienrichment/ai-enrichment/stacks"
@@ -394,5 +395,66 @@ func TestReaperSettlesRowsNoSignalReported(t *testing.T) {
 	// Requeued rows are young again: the next sweep finds nothing.
 	if again, err := f.h.Sweep(t.Context()); err != nil || again.Stuck != 0 {
 		t.Errorf("second sweep %+v %v", again, err)
+	}
+}
+
+// A stranded row (marked, its message never sent: a publisher died in between, L5)
+// is requeued after the bound even behind a backlog that covers every QUEUED row,
+// because it says it was never sent; a sent row waits for its message, and a row
+// that does not say stays behind the backlog gate. Before the sent publication, all
+// three waited until the backlog drained (34 minutes in the 500-job chaos run).
+func TestReaperRequeuesUnsentRowBehindABacklog(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, 0, nil)
+	old := time.Now().Add(-2 * time.Hour)
+	sent := func(job string, publication int) {
+		t.Helper()
+		if _, err := f.db.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{TableName: aws.String(f.names.StatusTable),
+			Key:                       map[string]dbtypes.AttributeValue{contract.StatusKey: &dbtypes.AttributeValueMemberS{Value: job}},
+			UpdateExpression:          aws.String("SET #s = :p"),
+			ExpressionAttributeNames:  map[string]string{"#s": contract.AttrSent},
+			ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":p": &dbtypes.AttributeValueMemberN{Value: strconv.Itoa(publication)}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.row(t, "7101", contract.StatusQueued, "", 0, 2, old) // marked publication 2, sent only 1
+	sent("7101", 1)
+	f.row(t, "7102", contract.StatusQueued, "", 0, 1, old) // sent: its message waits
+	sent("7102", 1)
+	f.row(t, "7103", contract.StatusQueued, "", 0, 1, old) // says nothing
+	backlog := make([]queue.Entry, 5)                      // more messages than QUEUED rows
+	for i := range backlog {
+		backlog[i] = queue.EntryFor(contract.JobRef{JobPostingID: fmt.Sprint(7190 + i), Partition: "p"}, 1, false)
+	}
+	if refused, err := queue.NewPublisher(f.sqs, f.res.QueueURL, 1).Publish(t.Context(), backlog); err != nil || len(refused) > 0 {
+		t.Fatalf("backlog: %v %v", refused, err)
+	}
+
+	got, err := f.h.Sweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Stuck != 1 || got.Requeued != 1 || got.Errors != 0 {
+		t.Fatalf("sweep %+v, want the unsent row alone stuck and requeued", got)
+	}
+	for job, want := range map[string][2]int{"7101": {3, 3}, "7102": {1, 1}, "7103": {1, -1}} {
+		j := f.status(t, job)
+		sentPub := -1
+		if j.SentKnown {
+			sentPub = j.Sent
+		}
+		if j.Overall != contract.StatusQueued || j.Publication != want[0] || sentPub != want[1] {
+			t.Errorf("job %s = %s publication %d sent %d, want publication %d sent %d", job, j.Overall, j.Publication, sentPub, want[0], want[1])
+		}
+	}
+	var requeued []int
+	for _, m := range f.messages(t) {
+		if m.Job.JobPostingID == "7101" {
+			requeued = append(requeued, m.Publication)
+		}
+	}
+	if fmt.Sprint(requeued) != "[3]" {
+		t.Errorf("messages of 7101: %v, want publication 3 alone", requeued)
 	}
 }

@@ -32,9 +32,11 @@ type Stuck struct {
 // Reap finds the non-terminal rows whose last transition is older than StuckAfter and
 // whose expected execution is missing or closed, and settles them (settle): nothing
 // waits on a status-change event. A QUEUED row without an execution may still have
-// its message in the queue (a backlog); since every QUEUED row has at most one
-// message, at least (QUEUED rows - messages in the queue) have none, and only that
-// many of the oldest are requeued. It returns the stuck rows and the age of the
+// its message in the queue (a backlog). A row that records its sent publication
+// (contract.AttrSent) says so: sent, it waits; marked but never sent, it is requeued.
+// For a row that does not say, since every QUEUED row has at most one message, at
+// least (QUEUED rows - messages in the queue) have none, and only that many of the
+// oldest are requeued. It returns the stuck rows and the age of the
 // oldest non-terminal row.
 func (h *Handler) Reap(ctx context.Context, act bool, res *Result) ([]Stuck, time.Duration, error) {
 	now := h.now()
@@ -99,11 +101,15 @@ func (h *Handler) stuckOf(ctx context.Context, st string, rows []jobstatus.Job) 
 			continue
 		}
 		why := fmt.Sprintf("%s for over %s and its execution %s is %s", st, h.opts.StuckAfter, name, es)
-		if es == StatusUnknown {
-			if st == contract.StatusQueued {
-				if unaccounted == 0 {
-					continue // its message may still be waiting in the queue
-				}
+		if es == StatusUnknown && st == contract.StatusQueued {
+			switch {
+			case j.SentKnown && j.Sent >= j.Publication:
+				continue // its message was sent: it waits in the queue (or the DLQ, which pages)
+			case j.SentKnown:
+				why = fmt.Sprintf("QUEUED for over %s, publication %d marked but its message never sent", h.opts.StuckAfter, j.Publication)
+			case unaccounted == 0:
+				continue // its message may still be waiting in the queue
+			default:
 				unaccounted--
 				why = fmt.Sprintf("QUEUED for over %s, no execution %s, and fewer messages in the queue than QUEUED rows", h.opts.StuckAfter, name)
 			}

@@ -175,7 +175,12 @@ const (
 	AttrPublication = "publication"
 	// AttrMarkToken is the token of the writer of the last publication: a writer whose
 	// acknowledgement was lost recognises its own committed mark on the SDK's retry.
-	AttrMarkToken      = "markToken"
+	AttrMarkToken = "markToken"
+	// AttrSent is the publication whose queue message a publisher has sent (written
+	// after SendMessage answered): a QUEUED row with a newer publication was marked
+	// and never sent (a publisher died in between), one without the attribute is
+	// unknown (deferred by the state machine, or written before it existed).
+	AttrSent           = "sentPublication"
 	AttrPassStatus     = "status"
 	AttrPassBronzeKey  = "bronzeKey"
 	AttrPassModel      = "model"

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -325,7 +326,30 @@ func (h *Handler) publish(ctx context.Context, jobs []candidate, force bool) (n 
 	}
 	n.published = len(ready) - len(refused)
 	n.failed += len(refused)
+	h.markSent(ctx, ready, refused)
 	return n, nil
+}
+
+// markSent records the publications whose messages went out, workers at a time.
+// A failed mark is only logged: the reaper then republishes the job after its bound.
+func (h *Handler) markSent(ctx context.Context, sent []queue.Entry, refused []string) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for _, e := range sent {
+		id := e.Message.Job.JobPostingID
+		if slices.Contains(refused, id) {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := queue.MarkSent(ctx, h.store, id, e.Message.Publication); err != nil {
+				h.log.Warn("sent publication not recorded; the reaper will republish the job", "job_posting_id", id, "error", err.Error())
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // outcome counts what publish did; raced jobs were queued by another run

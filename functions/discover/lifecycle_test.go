@@ -63,6 +63,12 @@ func TestUncountedFailureIsPublishedUnderANewName(t *testing.T) {
 	if contract.PublicationName("201", a.Publication) == contract.PublicationName("201", b.Publication) {
 		t.Error("both publications map to one execution name")
 	}
+	// The row says its message went out, so the reaper does not take it for a job
+	// marked by a discovery that died before publishing.
+	row, err := e.h.store.Get(t.Context(), "201")
+	if err != nil || !row.SentKnown || row.Sent != b.Publication {
+		t.Errorf("row after publishing %d: sent %d (recorded %v), %v", b.Publication, row.Sent, row.SentKnown, err)
+	}
 }
 
 // lostAck lets the first status write matching cond reach DynamoDB, then answers

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -19,14 +18,7 @@ import (
 // request and the queue's own timeout applies.
 func TestPeekLeavesMessagesVisible(t *testing.T) {
 	ctx := context.Background()
-	cloud, err := localcloud.Start(ctx, localcloud.Options{})
-	if errors.Is(err, localcloud.ErrMotoMissing) {
-		t.Skip("local cloud unavailable: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cloud.Close()
+	cloud := localcloud.Own(t, localcloud.Options{})
 	cfg, err := cloud.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)

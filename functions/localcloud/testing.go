@@ -51,3 +51,23 @@ func Shared(t testing.TB) *Cloud {
 	}
 	return shared
 }
+
+// Own starts a cloud of the test's own (for a test that must not share state or
+// faults with the package's), closed when the test ends. It skips the test when moto
+// is not installed.
+func Own(t testing.TB, opts Options) *Cloud {
+	t.Helper()
+	c, err := Start(context.Background(), opts)
+	if errors.Is(err, ErrMotoMissing) {
+		t.Skip("local cloud unavailable: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}

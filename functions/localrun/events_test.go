@@ -3,7 +3,6 @@ package localrun
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -23,14 +22,7 @@ import (
 // gets its slot back through the delivered status-change event, once.
 func TestStatusEventsReleaseAbortedHolder(t *testing.T) {
 	ctx := context.Background()
-	cloud, err := localcloud.Start(ctx, localcloud.Options{})
-	if errors.Is(err, localcloud.ErrMotoMissing) {
-		t.Skip("local cloud unavailable: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cloud.Close()
+	cloud := localcloud.Own(t, localcloud.Options{})
 	s, err := stacks.Defaults("dev")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,5 +33,18 @@ func (p *Publisher) Requeue(ctx context.Context, store *status.Store, j status.J
 	if len(refused) > 0 {
 		return row, fmt.Errorf("requeue job %s: the queue refused publication %d", j.ID, row.Publication)
 	}
-	return row, nil
+	return row, MarkSent(ctx, store, j.ID, row.Publication)
+}
+
+// MarkSent records that the message of a job's publication was sent (status.Sent),
+// so the reaper knows the row waits in the queue. A row that moved on meanwhile (its
+// execution already claimed it) needs no mark. A failed mark loses nothing: the row
+// looks unsent, and the reaper hands it to a new publication after its bound (the
+// message sent here then ends in Skipped).
+func MarkSent(ctx context.Context, store *status.Store, id string, publication int) error {
+	_, err := store.Apply(ctx, status.Sent, id, map[string]types.AttributeValue{":pub": status.N(publication)})
+	if errors.Is(err, status.ErrConflict) {
+		return nil
+	}
+	return err
 }

@@ -64,7 +64,7 @@ var attrNames = func() map[string]string {
 		"#id": contract.StatusKey, "#st": contract.AttrOverallStatus, "#up": contract.AttrUpdatedAt,
 		"#cr": contract.AttrCreatedAt, "#at": contract.AttrAttempts, "#ex": contract.AttrExecution,
 		"#err": contract.AttrLastError, "#pa": contract.AttrPartition, "#pub": contract.AttrPublication,
-		"#tok": contract.AttrMarkToken,
+		"#tok": contract.AttrMarkToken, "#sent": contract.AttrSent,
 	}
 	for _, p := range contract.Passes {
 		m["#"+string(p)] = string(p)
@@ -100,7 +100,7 @@ var (
 		Name: "Queue", Writers: []string{ByDiscovery},
 		Comment: "a new job, or a failed one with attempts left, is handed to a new message",
 		From:    []string{NoRow, contract.StatusFailed}, To: contract.StatusQueued,
-		Update:    "SET #st = :queued, #up = :now, #pa = :partition, #cr = if_not_exists(#cr, :now), #at = if_not_exists(#at, :zero), #tok = :token ADD #pub :one",
+		Update:    "SET #st = :queued, #up = :now, #pa = :partition, #cr = if_not_exists(#cr, :now), #at = if_not_exists(#at, :zero), #tok = :token, #sent = if_not_exists(#sent, :zero) ADD #pub :one",
 		Condition: "attribute_not_exists(#id) OR (#st = :failed AND (attribute_not_exists(#at) OR #at < :max)) OR (#st = :queued AND #tok = :token)",
 	}
 	QueueForced = Transition{
@@ -117,6 +117,13 @@ var (
 		Update:    "SET #st = :prev, #up = :now",
 		Condition: "#st = :queued AND #pub = :pub",
 	}
+	Sent = Transition{
+		Name: "Sent", Writers: []string{ByDiscovery, ByCleanup, ByInvoke},
+		Comment:   "the message of the current publication was sent: the reaper need not guess whether it waits in the queue",
+		From:      []string{contract.StatusQueued},
+		Update:    "SET #sent = :pub",
+		Condition: "#st = :queued AND #pub = :pub",
+	}
 	Claim = Transition{
 		Name: "Claim", Writers: []string{ByStateMachine},
 		Comment: "the execution of the current publication takes the job; a done job, another execution's or a superseded publication is skipped",
@@ -128,14 +135,14 @@ var (
 		Name: "Defer", Writers: []string{ByStateMachine},
 		Comment: "no slot: capacity trouble, not the job's; the claim is given back uncounted and the state machine sends a new message",
 		From:    []string{contract.StatusPending}, To: contract.StatusQueued,
-		Update:    "SET #st = :queued, #up = :now, #tok = :exec REMOVE #ex ADD #pub :one",
+		Update:    "SET #st = :queued, #up = :now, #tok = :exec REMOVE #ex, #sent ADD #pub :one",
 		Condition: "#ex = :exec AND #st = :pending",
 	}
 	DeferAttempt = Transition{
 		Name: "DeferAttempt", Writers: []string{ByStateMachine},
 		Comment: "throttled or breaker open after the pass's own retries: the attempt is taken back, the slot released and a new message sent",
 		From:    []string{contract.StatusInProgress}, To: contract.StatusQueued,
-		Update:    "SET #st = :queued, #up = :now, #tok = :exec, #at = #at - :one REMOVE #ex ADD #pub :one",
+		Update:    "SET #st = :queued, #up = :now, #tok = :exec, #at = #at - :one REMOVE #ex, #sent ADD #pub :one",
 		Condition: "#ex = :exec AND #st = :inprogress",
 	}
 	Count = Transition{
@@ -163,14 +170,14 @@ var (
 		Name: "Requeue", Writers: []string{ByCleanup, ByInvoke, ByCLI},
 		Comment: "a row whose message or execution is gone (seen unchanged since it was read) goes to a new message; attempts are kept",
 		From:    []string{contract.StatusQueued, contract.StatusPending, contract.StatusFailed}, To: contract.StatusQueued,
-		Update:    "SET #st = :queued, #up = :now, #tok = :token REMOVE #ex ADD #pub :one",
+		Update:    "SET #st = :queued, #up = :now, #tok = :token, #sent = if_not_exists(#sent, :zero) REMOVE #ex ADD #pub :one",
 		Condition: "(#st = :seen AND #up = :seenat) OR (#st = :queued AND #tok = :token)",
 	}
 	Retry = Transition{
 		Name: "Retry", Writers: []string{ByCLI},
 		Comment: "an operator retry: a fresh attempt budget and a new publication, started directly",
 		From:    []string{contract.StatusFailed, contract.StatusPermanentlyFailed, contract.StatusCompleted, contract.StatusPending, contract.StatusInProgress}, To: contract.StatusQueued,
-		Update:    "SET #st = :queued, #at = :zero, #up = :now, #tok = :token REMOVE #ex ADD #pub :one",
+		Update:    "SET #st = :queued, #at = :zero, #up = :now, #tok = :token, #sent = if_not_exists(#sent, :zero) REMOVE #ex ADD #pub :one",
 		Condition: "(#st = :seen AND #up = :seenat) OR (#st = :queued AND #tok = :token)",
 	}
 	Forget = Transition{
@@ -197,7 +204,7 @@ var (
 )
 
 // Lifecycle lists every transition.
-var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Claim, Defer, Count, DeferAttempt, Forget, Record, Complete, Fail, GiveUp, Requeue, Retry}
+var Lifecycle = []Transition{Queue, QueueForced, Unqueue, Sent, Claim, Defer, Count, DeferAttempt, Forget, Record, Complete, Fail, GiveUp, Requeue, Retry}
 
 // ForPass binds the #pass placeholder of Record and Complete to one pass.
 func (t Transition) ForPass(p contract.Pass) Transition {

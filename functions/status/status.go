@@ -35,12 +35,16 @@ type Job struct {
 	// Publication counts the hand-overs to a message or execution; the current one's
 	// execution is contract.PublicationName(ID, Publication).
 	Publication int
-	Execution   string // the claim: the execution running the job, empty when none
-	Partition   string // the Silver partition discovery found the job in
-	CreatedAt   string
-	UpdatedAt   string
-	Passes      map[contract.Pass]Pass // only the passes recorded so far
-	LastError   *Failure
+	// Sent is the publication whose message a publisher sent; SentKnown is false when
+	// the row does not say (contract.AttrSent).
+	Sent      int
+	SentKnown bool
+	Execution string // the claim: the execution running the job, empty when none
+	Partition string // the Silver partition discovery found the job in
+	CreatedAt string
+	UpdatedAt string
+	Passes    map[contract.Pass]Pass // only the passes recorded so far
+	LastError *Failure
 }
 
 // Pass is what the state machine recorded for a completed pass.
@@ -245,6 +249,11 @@ func decode(item map[string]types.AttributeValue) (Job, error) {
 	}
 	if j.Publication, err = integer(item[contract.AttrPublication]); err != nil {
 		return Job{}, fmt.Errorf("job %s %s: %w", j.ID, contract.AttrPublication, err)
+	}
+	if _, j.SentKnown = item[contract.AttrSent]; j.SentKnown {
+		if j.Sent, err = integer(item[contract.AttrSent]); err != nil {
+			return Job{}, fmt.Errorf("job %s %s: %w", j.ID, contract.AttrSent, err)
+		}
 	}
 	for _, p := range contract.Passes {
 		m, ok := item[string(p)].(*types.AttributeValueMemberM)
