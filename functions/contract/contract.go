@@ -105,6 +105,11 @@ const (
 	SemaphoreLimitChangedAt   = "limitchangedat"
 	SemaphoreLimitDecreasedAt = "limitdecreasedat"
 	SemaphoreSuccessStreak    = "successstreak"
+	// SemaphorePausedUntil (RFC 3339) and SemaphorePauseMillis (its length) are the
+	// controller's stack-wide hold-off after a throttle: no pass calls the model
+	// before SemaphorePausedUntil.
+	SemaphorePausedUntil = "pauseduntil"
+	SemaphorePauseMillis = "pausems"
 	// SemaphoreHolderPrefix starts the name of every holder attribute (the execution
 	// name follows), so no other attribute of the item can be taken for a holder.
 	SemaphoreHolderPrefix = "holder:"

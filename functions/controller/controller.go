@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -32,10 +33,19 @@ func New(sem *semaphore.Semaphore, s Settings, stack string, m *metrics.Emitter,
 // Pass is the EnrichPartition handler's signature.
 type Pass func(context.Context, contract.PassInput) (contract.PassOutput, error)
 
-// Observing wraps a pass so that every model outcome reaches the controller. The
+// Observing wraps a pass so that it holds off while the controller pauses the model
+// calls, and every model outcome reaches the controller. A paused pass fails fast
+// with CircuitOpen, without calling the model: the state machine retries it with
+// jitter and then defers the job without counting an attempt, like a throttle. The
 // controller is advisory: its own failure is logged and never fails the pass.
 func (c *Controller) Observing(next Pass) Pass {
 	return func(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {
+		if item, err := c.sem.Read(ctx); err != nil {
+			c.log.WarnContext(ctx, "concurrency controller", "error", err.Error())
+		} else if now := c.now(); stateOf(item).Paused(now) {
+			return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameCircuitOpen,
+				Message: fmt.Sprintf("model calls paused for %v after a throttle (the quota's window is full)", item.PausedUntil.Sub(now).Round(time.Millisecond))}
+		}
 		out, err := next(ctx, in)
 		if sig, ok := SignalOf(out, err); ok {
 			if oerr := c.Observe(ctx, sig); oerr != nil {
@@ -74,14 +84,23 @@ func (c *Controller) Observe(ctx context.Context, sig Signal) error {
 	if err != nil {
 		return err
 	}
-	st := State{Limit: item.Effective, ChangedAt: item.LimitChangedAt, DecreasedAt: item.LimitDecreasedAt, Streak: item.SuccessStreak, Held: item.Count}
+	st := stateOf(item)
+	now := c.now()
+	if sig == Throttled {
+		// The pause first: it is what keeps the other passes from calling into a full window.
+		if pause := PauseAfter(st, now); pause > 0 {
+			if _, err := c.sem.SetPause(ctx, now.Add(pause), pause, item); err != nil {
+				return err
+			}
+		}
+	}
 	// The configured maximum lives in the item (a deploy writes it); the settings'
 	// maximum is only the fallback of an item that has none.
 	s := c.s
 	if item.Max > 0 {
 		s.Max, s.Min = item.Max, min(s.Min, item.Max)
 	}
-	next, changed := Decide(s, st, sig, c.now())
+	next, changed := Decide(s, st, sig, now)
 	if !changed {
 		if sig == Throttled && st.Streak > 0 {
 			// Within the cooldown the limit stays, but the successes before this throttle
@@ -92,13 +111,19 @@ func (c *Controller) Observe(ctx context.Context, sig Signal) error {
 	}
 	// A throttle that writes the initial limit on an item without one counts as a
 	// decrease too: the calls started under the maximum must not cut it again.
-	won, err := c.sem.SetLimit(ctx, next, sig == Throttled, item, c.now())
+	won, err := c.sem.SetLimit(ctx, next, sig == Throttled, item, now)
 	if err != nil || !won {
 		return err
 	}
 	c.log.InfoContext(ctx, "effective concurrency limit changed", "from", s.Current(st), "to", next, "signal", sig.String())
 	return c.metrics.Emit(map[string]string{"Stack": c.stack}, nil,
 		metrics.Metric{Name: contract.MetricEffectiveLimit, Value: float64(next), Unit: metrics.Count})
+}
+
+// stateOf is the controller's view of the semaphore item.
+func stateOf(item semaphore.State) State {
+	return State{Limit: item.Effective, ChangedAt: item.LimitChangedAt, DecreasedAt: item.LimitDecreasedAt, Streak: item.SuccessStreak, Held: item.Count,
+		PausedUntil: item.PausedUntil, Pause: item.Pause}
 }
 
 func (s Signal) String() string {

@@ -56,24 +56,10 @@ func TestSignalOf(t *testing.T) {
 // from the maximum.
 func TestObserve(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stacks.Defaults("dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.BronzeBucket, s.SilverBucket = "ctl-bronze", "ctl-silver"
-	s.MaxConcurrentExecutions, s.ConcurrencyInitial = 5, 4
-	names := contract.NamesFor("ctl")
-	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
+	db, names := provision(t, "ctl", 5, 4)
 	sem := semaphore.New(db, names.SemaphoreTable)
 	var emf bytes.Buffer
-	set := Settings{Min: 1, Max: s.MaxConcurrentExecutions, Initial: 4, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 2}
+	set := Settings{Min: 1, Max: 5, Initial: 4, Step: 1, Decrease: 0.5, Cooldown: time.Minute, SuccessesPerSlot: 2}
 	c := New(sem, set, "ctl", metrics.New(&emf, contract.MetricsNamespace), slog.New(slog.DiscardHandler))
 	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return clock }
@@ -121,6 +107,88 @@ func TestObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	observe(Throttled, 4, "the first throttle on an item without a limit")
+}
+
+// TestPausedPassesHoldOff: a throttle arms the stack-wide pause in the semaphore item;
+// a pass within it fails fast with CircuitOpen and never reaches the model; throttles
+// of calls started before it neither cut the limit again nor extend it; a throttle
+// right after it doubles it without a cut; after it the passes call the model again.
+func TestPausedPassesHoldOff(t *testing.T) {
+	ctx := context.Background()
+	db, names := provision(t, "ctlp", 8, 8)
+	sem := semaphore.New(db, names.SemaphoreTable)
+	set := Settings{Min: 1, Max: 8, Initial: 8, Step: 1, Decrease: 0.5, Cooldown: time.Second, SuccessesPerSlot: 2}
+	c := New(sem, set, "ctlp", metrics.New(&bytes.Buffer{}, contract.MetricsNamespace), slog.New(slog.DiscardHandler))
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return clock }
+	calls := 0
+	var outcome error
+	pass := c.Observing(func(context.Context, contract.PassInput) (contract.PassOutput, error) {
+		calls++
+		return contract.PassOutput{Success: true}, outcome
+	})
+	run := func(why string, wantCalls int, wantErr string) {
+		t.Helper()
+		_, err := pass(ctx, contract.PassInput{})
+		var ce *contract.Error
+		switch {
+		case wantErr == "" && err != nil, wantErr != "" && (!errors.As(err, &ce) || ce.Name != wantErr):
+			t.Fatalf("%s: error %v, want %q", why, err, wantErr)
+		case calls != wantCalls:
+			t.Fatalf("%s: %d model calls, want %d", why, calls, wantCalls)
+		}
+	}
+	state := func(why string, limit int, until time.Time) {
+		t.Helper()
+		st, err := sem.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Limit() != limit || !st.PausedUntil.Equal(until) {
+			t.Fatalf("%s: limit %d paused until %v; want %d, %v", why, st.Limit(), st.PausedUntil, limit, until)
+		}
+	}
+	throttled := &contract.Error{Name: contract.ErrNameThrottled, Message: "slow down"}
+	outcome = throttled
+	run("the first throttle", 1, contract.ErrNameThrottled)
+	t0 := clock
+	state("the first throttle cuts and pauses", 4, t0.Add(FirstPause))
+	clock = clock.Add(2 * time.Second) // past the cooldown, within the pause
+	outcome = nil
+	run("a pass within the pause", 1, contract.ErrNameCircuitOpen)
+	if err := c.Observe(ctx, Throttled); err != nil { // a call started before the pause
+		t.Fatal(err)
+	}
+	state("a throttle within the pause", 4, t0.Add(FirstPause))
+	clock = t0.Add(FirstPause + time.Second)
+	outcome = throttled
+	run("right after the pause, the window is still full", 2, contract.ErrNameThrottled)
+	state("a throttle right after the pause doubles it, no cut", 4, clock.Add(2*FirstPause))
+	clock = clock.Add(2 * FirstPause)
+	outcome = nil
+	run("after the pause", 3, "")
+}
+
+// provision provisions stack in the shared local cloud with a semaphore of maximum
+// slots and an initial limit.
+func provision(t *testing.T, stack string, maximum, initial int) (*dynamodb.Client, contract.Names) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.BronzeBucket, s.SilverBucket = stack+"-bronze", stack+"-silver"
+	s.MaxConcurrentExecutions, s.ConcurrencyInitial = maximum, initial
+	names := contract.NamesFor(stack)
+	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	return dynamodb.NewFromConfig(cfg), names
 }
 
 // setCount sets the semaphore count as if n slots were held.

@@ -1,7 +1,9 @@
 // Package controller moves the semaphore's effective concurrency limit between a
 // minimum and the configured maximum from what the passes observe (AIMD, as TCP
 // congestion control): a throttled model call cuts the limit by a factor, sustained
-// success at the limit adds a step. Decide is the pure core; Controller is its thin
+// success at the limit adds a step; after a throttle no pass calls the model for a
+// while (PauseAfter), since a full per-minute quota refuses every call whatever the
+// limit. Decide and PauseAfter are the pure core; Controller is their thin
 // I/O shell over the semaphore item, run by every pass (docs/architecture.md,
 // "Adaptive concurrency").
 package controller
@@ -59,6 +61,45 @@ type State struct {
 	DecreasedAt time.Time // of the last decrease; zero when never decreased
 	Streak      int       // successful calls since the last change, this one included
 	Held        int       // slots in use
+	// PausedUntil ends the last hold-off after a throttle, which lasted Pause (zero
+	// when none was ever armed).
+	PausedUntil time.Time
+	Pause       time.Duration
+}
+
+// The hold-off after a throttle. Bedrock's quotas are per minute ("Quotas for Amazon
+// Bedrock", requests and tokens processed per minute): once the quota's window is
+// full, every call is refused, whatever the limit, until enough of the minute's calls
+// age out (after a drop of the quota to half, about half a minute). Calls sent in
+// that time only throttle, so after a throttle no pass calls the model for a while:
+// FirstPause first, doubled up to MaxPause (one quota window) while the throttles go
+// on right after each pause ends. Neither is scaled with the other waits in the local
+// cloud, since the emulator's window is not either.
+const (
+	FirstPause = 10 * time.Second
+	MaxPause   = time.Minute
+)
+
+// Paused reports whether passes must hold off their model calls at now.
+func (st State) Paused(now time.Time) bool { return now.Before(st.PausedUntil) }
+
+// persists reports whether a throttle at now comes within one pause length after the
+// last pause ended: the quota was still full when the calls resumed.
+func (st State) persists(now time.Time) bool {
+	return !st.PausedUntil.IsZero() && !now.Before(st.PausedUntil) && now.Before(st.PausedUntil.Add(st.Pause))
+}
+
+// PauseAfter is the hold-off a throttle at now arms, 0 for none: none within a pause
+// (the call started before it), twice the last one (at most MaxPause) when the
+// throttles persist after it, FirstPause otherwise.
+func PauseAfter(st State, now time.Time) time.Duration {
+	switch {
+	case st.Paused(now):
+		return 0
+	case st.persists(now):
+		return min(MaxPause, max(FirstPause, 2*st.Pause))
+	}
+	return FirstPause
 }
 
 // Current is the limit the controller works from: the effective one (Initial when
@@ -84,8 +125,10 @@ func Decide(s Settings, st State, sig Signal, now time.Time) (int, bool) {
 	next := cur
 	switch sig {
 	case Throttled:
-		if !settled(st.DecreasedAt) {
-			return cur, false // one decrease per congestion episode
+		if !settled(st.DecreasedAt) || st.Paused(now) || st.persists(now) {
+			// One decrease per congestion episode: a throttle within or right after a
+			// pause says the quota's window is still full, not that the limit is high.
+			return cur, false
 		}
 		next = max(s.Min, int(float64(cur)*s.Decrease))
 		if next == cur && cur > s.Min {

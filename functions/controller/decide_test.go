@@ -35,11 +35,35 @@ func TestDecide(t *testing.T) {
 		{"never above the maximum", State{Limit: 10, ChangedAt: long, Streak: 90, Held: 10}, Success, 10, false},
 		{"a lowered maximum caps the stored limit", State{Limit: 20, ChangedAt: long, Streak: 90, Held: 10}, Success, 10, false},
 		{"a lowered maximum: throttling halves from it", State{Limit: 20, ChangedAt: long}, Throttled, 5, true},
+		{"throttle within a pause: the call started before it", State{Limit: 8, ChangedAt: long, DecreasedAt: long, PausedUntil: now.Add(time.Second), Pause: 10 * time.Second}, Throttled, 8, false},
+		{"throttle right after a pause: the quota's window is still full, the limit is not why", State{Limit: 8, ChangedAt: long, DecreasedAt: long, PausedUntil: now.Add(-3 * time.Second), Pause: 10 * time.Second}, Throttled, 8, false},
+		{"throttle long after a pause cuts", State{Limit: 8, ChangedAt: long, DecreasedAt: long, PausedUntil: long, Pause: 10 * time.Second}, Throttled, 4, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, changed := Decide(base, tc.st, tc.sig, now)
 			if got != tc.want || changed != tc.changed {
 				t.Fatalf("Decide(%+v, %v) = %d, %v; want %d, %v", tc.st, tc.sig, got, changed, tc.want, tc.changed)
+			}
+		})
+	}
+}
+
+func TestPauseAfter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		st   State
+		want time.Duration
+	}{
+		{"never paused: the first pause", State{}, FirstPause},
+		{"within a pause: none (the call started before it)", State{PausedUntil: now.Add(time.Second), Pause: 20 * time.Second}, 0},
+		{"right after a pause: the throttles go on, twice as long", State{PausedUntil: now.Add(-5 * time.Second), Pause: 10 * time.Second}, 20 * time.Second},
+		{"the doubling stops at one quota window", State{PausedUntil: now.Add(-time.Second), Pause: 40 * time.Second}, MaxPause},
+		{"a new episode, long after the last pause: the first pause", State{PausedUntil: now.Add(-time.Minute), Pause: 40 * time.Second}, FirstPause},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PauseAfter(tc.st, now); got != tc.want {
+				t.Fatalf("PauseAfter(%+v) = %v, want %v", tc.st, got, tc.want)
 			}
 		})
 	}

@@ -39,7 +39,11 @@ type State struct {
 	LimitChangedAt   time.Time
 	LimitDecreasedAt time.Time
 	SuccessStreak    int
-	Holders          []Holder // sorted by acquisition time, oldest first
+	// PausedUntil ends the controller's hold-off after a throttle, which lasted Pause
+	// (zero when none was ever set).
+	PausedUntil time.Time
+	Pause       time.Duration
+	Holders     []Holder // sorted by acquisition time, oldest first
 }
 
 // Limit is what acquire enforces: the effective limit, never above the maximum.
@@ -94,6 +98,9 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 		contract.SemaphoreCount: &st.Count, contract.SemaphoreMax: &st.Max,
 		contract.SemaphoreLimit: &st.Effective, contract.SemaphoreSuccessStreak: &st.SuccessStreak,
 	}
+	var pauseMillis int
+	numbers[contract.SemaphorePauseMillis] = &pauseMillis
+
 	for name, v := range item {
 		if field, ok := numbers[name]; ok {
 			n, err := number(v)
@@ -109,6 +116,8 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 			st.LimitChangedAt = timeOf(v)
 		case contract.SemaphoreLimitDecreasedAt:
 			st.LimitDecreasedAt = timeOf(v)
+		case contract.SemaphorePausedUntil:
+			st.PausedUntil = timeOf(v)
 		default:
 			execution, ok := strings.CutPrefix(name, contract.SemaphoreHolderPrefix)
 			if !ok || execution == "" {
@@ -117,6 +126,7 @@ func parseState(item map[string]types.AttributeValue) (State, error) {
 			st.Holders = append(st.Holders, Holder{Execution: execution, AcquiredAt: timeOf(v)})
 		}
 	}
+	st.Pause = time.Duration(pauseMillis) * time.Millisecond
 	sort.Slice(st.Holders, func(i, j int) bool {
 		a, b := st.Holders[i], st.Holders[j]
 		if !a.AcquiredAt.Equal(b.AcquiredAt) {
@@ -221,8 +231,9 @@ func (s *Semaphore) Configure(ctx context.Context, c Config) error {
 		update += ", #l = if_not_exists(#l, :initial)"
 		values[":initial"] = num(c.Initial)
 	} else {
-		update += " REMOVE #l, #t, #d, #s"
+		update += " REMOVE #l, #t, #d, #s, #pu, #pm"
 		names["#t"], names["#d"], names["#s"] = contract.SemaphoreLimitChangedAt, contract.SemaphoreLimitDecreasedAt, contract.SemaphoreSuccessStreak
+		names["#pu"], names["#pm"] = contract.SemaphorePausedUntil, contract.SemaphorePauseMillis
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -321,17 +332,42 @@ func (s *Semaphore) updateStreak(ctx context.Context, update string, n int, ret 
 // change being the one seen in seen: of two passes deciding at once only the first
 // changes the limit (false for the other).
 func (s *Semaphore) SetLimit(ctx context.Context, limit int, decreased bool, seen State, now time.Time) (bool, error) {
-	names := map[string]string{"#l": contract.SemaphoreLimit, "#t": contract.SemaphoreLimitChangedAt, "#s": contract.SemaphoreSuccessStreak}
-	values := map[string]types.AttributeValue{":l": num(limit), ":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}, ":zero": num(0)}
-	update := "SET #l = :l, #t = :now, #s = :zero"
+	names := map[string]string{"#l": contract.SemaphoreLimit, "#s": contract.SemaphoreSuccessStreak}
+	values := map[string]types.AttributeValue{":l": num(limit), ":now": stamp(now), ":zero": num(0)}
+	update := "SET #l = :l, #stamp = :now, #s = :zero"
 	if decreased {
 		update += ", #d = :now"
 		names["#d"] = contract.SemaphoreLimitDecreasedAt
 	}
-	cond := "attribute_not_exists(#t)"
-	if !seen.LimitChangedAt.IsZero() {
-		cond = "#t = :seen"
-		values[":seen"] = &types.AttributeValueMemberS{Value: seen.LimitChangedAt.UTC().Format(time.RFC3339Nano)}
+	won, err := s.updateUnlessStamped(ctx, update, names, values, contract.SemaphoreLimitChangedAt, seen.LimitChangedAt)
+	if err != nil {
+		return false, fmt.Errorf("set semaphore %s limit to %d: %w", s.table, limit, err)
+	}
+	return won, nil
+}
+
+// SetPause stamps the controller's hold-off after a throttle: no pass calls the model
+// before until; pause is its length (the next one doubles it when the throttles go on).
+// It is conditional on the pause seen in seen, so of passes throttled at once only the
+// first arms it (false for the others).
+func (s *Semaphore) SetPause(ctx context.Context, until time.Time, pause time.Duration, seen State) (bool, error) {
+	won, err := s.updateUnlessStamped(ctx, "SET #stamp = :u, #pm = :p", map[string]string{"#pm": contract.SemaphorePauseMillis},
+		map[string]types.AttributeValue{":u": stamp(until), ":p": num(int(pause.Milliseconds()))}, contract.SemaphorePausedUntil, seen.PausedUntil)
+	if err != nil {
+		return false, fmt.Errorf("pause the model calls of semaphore %s until %s: %w", s.table, until.Format(time.RFC3339), err)
+	}
+	return won, nil
+}
+
+// updateUnlessStamped applies update (which writes #stamp, the attribute stampAttr) to
+// the existing item if stampAttr still holds seen (absent when seen is zero): false,
+// and no change, when another writer stamped it since.
+func (s *Semaphore) updateUnlessStamped(ctx context.Context, update string, names map[string]string, values map[string]types.AttributeValue, stampAttr string, seen time.Time) (bool, error) {
+	names["#stamp"], names["#c"] = stampAttr, contract.SemaphoreCount
+	cond := "attribute_exists(#c) AND attribute_not_exists(#stamp)"
+	if !seen.IsZero() {
+		cond = "attribute_exists(#c) AND #stamp = :seen"
+		values[":seen"] = stamp(seen)
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -347,6 +383,10 @@ func (s *Semaphore) SetLimit(ctx context.Context, limit int, decreased bool, see
 	case isConditionFailed(err):
 		return false, nil
 	default:
-		return false, fmt.Errorf("set semaphore %s limit to %d: %w", s.table, limit, err)
+		return false, err
 	}
+}
+
+func stamp(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberS{Value: t.UTC().Format(time.RFC3339Nano)}
 }

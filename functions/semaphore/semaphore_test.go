@@ -34,12 +34,17 @@ func TestParseState(t *testing.T) {
 		contract.SemaphoreHolderPrefix:   s("2026-11-28T10:00:00Z"),
 		contract.SemaphoreLimitChangedAt: s("2026-11-28T09:00:00Z"),
 		contract.SemaphoreSuccessStreak:  num(7),
+		contract.SemaphorePausedUntil:    s("2026-11-28T09:00:10Z"),
+		contract.SemaphorePauseMillis:    num(10_000),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Count != 3 || st.Max != 5 || st.Effective != 4 || st.Limit() != 4 || st.SuccessStreak != 7 || len(st.Holders) != 3 {
 		t.Fatalf("state %+v", st)
+	}
+	if !st.PausedUntil.Equal(time.Date(2026, 11, 28, 9, 0, 10, 0, time.UTC)) || st.Pause != 10*time.Second {
+		t.Fatalf("paused until %v for %v", st.PausedUntil, st.Pause)
 	}
 	if !st.LimitChangedAt.Equal(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) {
 		t.Fatalf("limit changed at %v", st.LimitChangedAt)
@@ -248,10 +253,13 @@ func TestConfigure(t *testing.T) {
 	if st := read(); st.Max != 6 || st.Effective != 3 || st.LimitChangedAt.IsZero() || !st.Configured(Config{Max: 6, Initial: 2}) {
 		t.Fatalf("a redeploy reset the live limit: %+v", st)
 	}
+	if _, err := sem.SetPause(ctx, time.Now().Add(time.Minute), time.Minute, read()); err != nil {
+		t.Fatal(err)
+	}
 	if err := sem.Configure(ctx, Config{Max: 6}); err != nil { // the controller turned off
 		t.Fatal(err)
 	}
-	if st := read(); st.Effective != 0 || !st.LimitChangedAt.IsZero() || !st.LimitDecreasedAt.IsZero() || st.Limit() != 6 || len(st.Holders) != 2 {
+	if st := read(); st.Effective != 0 || !st.LimitChangedAt.IsZero() || !st.LimitDecreasedAt.IsZero() || !st.PausedUntil.IsZero() || st.Pause != 0 || st.Limit() != 6 || len(st.Holders) != 2 {
 		t.Fatalf("without a controller the limit stays: %+v", st)
 	}
 	if _, err := sem.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(sem.table), Key: sem.key()}); err != nil {
@@ -267,6 +275,33 @@ func TestConfigure(t *testing.T) {
 		if err := sem.Configure(ctx, c); err == nil {
 			t.Errorf("Configure(%+v) must be refused", c)
 		}
+	}
+}
+
+// TestSetPause: of two passes throttled at once (both read the item without a pause),
+// only the first arms it; a pass that saw it arms the next.
+func TestSetPause(t *testing.T) {
+	ctx := t.Context()
+	sem := newSemaphore(t, 0, nil)
+	seen, err := sem.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Date(2026, 12, 1, 12, 0, 10, 0, time.UTC)
+	for i, want := range []bool{true, false} {
+		if won, err := sem.SetPause(ctx, until.Add(time.Duration(i)*time.Second), 10*time.Second, seen); err != nil || won != want {
+			t.Fatalf("pass %d: SetPause = %v, %v; want %v", i, won, err, want)
+		}
+	}
+	seen, err = sem.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen.PausedUntil.Equal(until) || seen.Pause != 10*time.Second {
+		t.Fatalf("paused until %v for %v, want %v for 10s", seen.PausedUntil, seen.Pause, until)
+	}
+	if won, err := sem.SetPause(ctx, until.Add(time.Minute), 20*time.Second, seen); err != nil || !won {
+		t.Fatalf("the next pause: %v, %v", won, err)
 	}
 }
 
