@@ -3,11 +3,11 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
 )
@@ -35,18 +35,13 @@ type Pass func(context.Context, contract.PassInput) (contract.PassOutput, error)
 
 // Observing wraps a pass so that it holds off while the controller pauses the model
 // calls, and every model outcome reaches the controller. A paused pass fails fast
-// with CircuitOpen, without calling the model: the state machine retries it with
+// with CircuitOpen right before it would call the model (llm.Hold; a pass served from
+// the cache is not held): the state machine retries it with
 // jitter and then defers the job without counting an attempt, like a throttle. The
 // controller is advisory: its own failure is logged and never fails the pass.
 func (c *Controller) Observing(next Pass) Pass {
 	return func(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {
-		if item, err := c.sem.Read(ctx); err != nil {
-			c.log.WarnContext(ctx, "concurrency controller", "error", err.Error())
-		} else if now := c.now(); stateOf(item).Paused(now) {
-			return contract.PassOutput{}, &contract.Error{Name: contract.ErrNameCircuitOpen,
-				Message: fmt.Sprintf("model calls paused for %v after a throttle (the quota's window is full)", item.PausedUntil.Sub(now).Round(time.Millisecond))}
-		}
-		out, err := next(ctx, in)
+		out, err := next(llm.Hold(ctx, func() time.Duration { return c.pause(ctx) }), in)
 		if sig, ok := SignalOf(out, err); ok {
 			if oerr := c.Observe(ctx, sig); oerr != nil {
 				c.log.WarnContext(ctx, "concurrency controller", "error", oerr.Error())
@@ -54,6 +49,20 @@ func (c *Controller) Observing(next Pass) Pass {
 		}
 		return out, err
 	}
+}
+
+// pause is how long model calls stay paused after a throttle, read from the item
+// right before a call; a failed read pauses nothing (the quota still refuses).
+func (c *Controller) pause(ctx context.Context) time.Duration {
+	item, err := c.sem.Read(ctx)
+	if err != nil {
+		c.log.WarnContext(ctx, "concurrency controller", "error", err.Error())
+		return 0
+	}
+	if now := c.now(); stateOf(item).Paused(now) {
+		return item.PausedUntil.Sub(now)
+	}
+	return 0
 }
 
 // SignalOf is what a pass's result says about the model: an answer (not from the

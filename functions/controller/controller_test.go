@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/functions/llm"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/metrics"
 	"github.com/aienrichment/ai-enrichment/functions/semaphore"
@@ -123,7 +124,14 @@ func TestPausedPassesHoldOff(t *testing.T) {
 	c.now = func() time.Time { return clock }
 	calls := 0
 	var outcome error
-	pass := c.Observing(func(context.Context, contract.PassInput) (contract.PassOutput, error) {
+	cached := false
+	pass := c.Observing(func(ctx context.Context, in contract.PassInput) (contract.PassOutput, error) {
+		if cached { // served from Bronze: no model call, so nothing to hold
+			return contract.PassOutput{Success: true, Cached: true}, nil
+		}
+		if err := llm.Held(ctx); err != nil { // what llm.Client.Converse asks first
+			return contract.PassOutput{}, &contract.Error{Name: llm.Kind(err), Message: err.Error()}
+		}
 		calls++
 		return contract.PassOutput{Success: true}, outcome
 	})
@@ -156,6 +164,9 @@ func TestPausedPassesHoldOff(t *testing.T) {
 	clock = clock.Add(2 * time.Second) // past the cooldown, within the pause
 	outcome = nil
 	run("a pass within the pause", 1, contract.ErrNameCircuitOpen)
+	cached = true
+	run("a pass served from the cache within the pause", 1, "")
+	cached = false
 	if err := c.Observe(ctx, Throttled); err != nil { // a call started before the pause
 		t.Fatal(err)
 	}

@@ -109,6 +109,9 @@ func (c *Client) Converse(ctx context.Context, call Call) (ans Answer, err error
 	if err != nil {
 		return ans, err
 	}
+	if err := Held(ctx); err != nil {
+		return ans, fmt.Errorf("bedrock %s: %w", call.ModelID, err)
+	}
 	if b := c.Breaker(call.ModelID); b != nil {
 		done, openErr := b.Allow()
 		if openErr != nil {

@@ -423,3 +423,23 @@ func TestConverseThrottleEndsARetriedCall(t *testing.T) {
 		t.Fatalf("Attempts = %+v (server saw %d), want 2 attempts, 1 throttled", ans.Attempts, srv.attempts())
 	}
 }
+
+// TestConverseHeld: during the controller's pause a call fails fast as circuit open
+// and reaches no model; the pause is asked at the call, so when it is over the call
+// goes out.
+func TestConverseHeld(t *testing.T) {
+	srv := newConverseServer(t, reply("end_turn", text("{}")))
+	c := srv.client(RuntimeOptions{MaxAttempts: 1}, Options{})
+	pause := 5 * time.Second
+	ctx := Hold(context.Background(), func() time.Duration { return pause })
+	if _, err := c.Converse(ctx, basicCall); !errors.Is(err, ErrCircuitOpen) || Kind(err) != contract.ErrNameCircuitOpen {
+		t.Fatalf("held call: %v, want circuit open", err)
+	}
+	if srv.attempts() != 0 {
+		t.Fatalf("a held call reached the model (%d requests)", srv.attempts())
+	}
+	pause = 0
+	if _, err := c.Converse(ctx, basicCall); err != nil || srv.attempts() != 1 {
+		t.Fatalf("after the pause: %v, %d requests", err, srv.attempts())
+	}
+}
