@@ -6,14 +6,11 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/llm"
@@ -88,7 +85,7 @@ func TestObserve(t *testing.T) {
 		t.Errorf("no %s metric written: %q", contract.MetricEffectiveLimit, emf.String())
 	}
 	observe(Throttled, 2, "a throttle within the cooldown of the decrease")
-	setCount(t, db, names.SemaphoreTable, 2)
+	localcloud.SetSemaphoreCount(t, db, names.SemaphoreTable, 2)
 	for range 4 {
 		observe(Success, 2, "a full round, but within the cooldown")
 	}
@@ -97,9 +94,9 @@ func TestObserve(t *testing.T) {
 	for range 3 {
 		observe(Success, 2, "the round restarted at the throttle") // the successes before it prove nothing
 	}
-	setCount(t, db, names.SemaphoreTable, 1)
+	localcloud.SetSemaphoreCount(t, db, names.SemaphoreTable, 1)
 	observe(Success, 2, "a full round with a slot idle") // the limit is not what binds
-	setCount(t, db, names.SemaphoreTable, 2)
+	localcloud.SetSemaphoreCount(t, db, names.SemaphoreTable, 2)
 	observe(Success, 3, "a full round with every slot busy")
 	observe(Throttled, 1, "a throttle right after an increase") // it overshot: no cooldown
 
@@ -184,35 +181,8 @@ func TestPausedPassesHoldOff(t *testing.T) {
 // slots and an initial limit.
 func provision(t *testing.T, stack string, maximum, initial int) (*dynamodb.Client, contract.Names) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stacks.Defaults("dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.BronzeBucket, s.SilverBucket = stack+"-bronze", stack+"-silver"
-	s.MaxConcurrentExecutions, s.ConcurrencyInitial = maximum, initial
-	names := contract.NamesFor(stack)
-	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
-		t.Fatal(err)
-	}
-	return dynamodb.NewFromConfig(cfg), names
-}
-
-// setCount sets the semaphore count as if n slots were held.
-func setCount(t *testing.T, db *dynamodb.Client, table string, n int) {
-	t.Helper()
-	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(table),
-		Key:                       map[string]types.AttributeValue{contract.SemaphoreKey: &types.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
-		UpdateExpression:          aws.String("SET #c = :n"),
-		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+	cfg, names, _ := localcloud.SharedStack(t, stack, func(s *stacks.Settings) {
+		s.MaxConcurrentExecutions, s.ConcurrencyInitial = maximum, initial
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return dynamodb.NewFromConfig(cfg), names
 }

@@ -43,21 +43,8 @@ var day = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
 func newEnv(t testing.TB, stack string, maxPartitions, maxJobs int) *env {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stacks.Defaults("dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SilverBucket, s.BronzeBucket = "silver-"+stack, "bronze-"+stack
-	names := contract.NamesFor(stack)
-	res, err := localcloud.Provision(ctx, cfg, names, s, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var s stacks.Settings
+	cfg, names, res := localcloud.SharedStack(t, stack, func(d *stacks.Settings) { s = *d })
 	opts := Options{
 		SilverBucket: res.SilverBucket, SilverPrefix: "linkedin/", BronzeBucket: res.BronzeBucket,
 		StatusTable: names.StatusTable, QueueURL: res.QueueURL,

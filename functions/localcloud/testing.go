@@ -5,7 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/aienrichment/ai-enrichment/functions/contract"
+	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
 // The package-wide cloud of RunTests, and why there is none.
@@ -70,4 +78,46 @@ func Own(t testing.TB, opts Options) *Cloud {
 		}
 	})
 	return c
+}
+
+// SharedStack provisions stack (the dev defaults with buckets of its own, changed by
+// edit when not nil) in the package's cloud and returns the operator's SDK
+// configuration, its names and resources.
+func SharedStack(t testing.TB, stack string, edit func(*stacks.Settings)) (aws.Config, contract.Names, Resources) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := Shared(t).AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stacks.Defaults("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SilverBucket, s.BronzeBucket = "silver-"+stack, "bronze-"+stack
+	if edit != nil {
+		edit(&s)
+	}
+	names := contract.NamesFor(stack)
+	res, err := Provision(ctx, cfg, names, s, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, names, res
+}
+
+// SetSemaphoreCount overwrites a semaphore's count, as if n slots were held by
+// executions the test does not run.
+func SetSemaphoreCount(t testing.TB, db *dynamodb.Client, table string, n int) {
+	t.Helper()
+	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{contract.SemaphoreKey: &types.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
+		UpdateExpression:          aws.String("SET #c = :n"),
+		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

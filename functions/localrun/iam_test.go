@@ -208,19 +208,9 @@ func runExecution(ctx context.Context, t *testing.T, st *Stack) error {
 // releasing execution's failed tasks are returned as an error.
 func runHandover(ctx context.Context, t *testing.T, st *Stack) error {
 	c := sfn.NewFromConfig(st.Config)
-	setCount := func(n int) {
-		_, err := dynamodb.NewFromConfig(st.Config).UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(st.Names.SemaphoreTable),
-			Key:                       map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
-			UpdateExpression:          aws.String("SET #c = :n"),
-			ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
-			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":n": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(n)}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	sem, err := semaphore.New(dynamodb.NewFromConfig(st.Config), st.Names.SemaphoreTable).Read(ctx)
+	db := dynamodb.NewFromConfig(st.Config)
+	setCount := func(n int) { localcloud.SetSemaphoreCount(t, db, st.Names.SemaphoreTable, n) }
+	sem, err := semaphore.New(db, st.Names.SemaphoreTable).Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -434,16 +434,7 @@ func TestQueuedJobRunsLikeNew(t *testing.T) {
 // setSemaphoreCount overwrites the count, as if other executions held every slot.
 func setSemaphoreCount(t *testing.T, n int) {
 	t.Helper()
-	_, err := env.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(env.names.SemaphoreTable),
-		Key:                       map[string]ddbtypes.AttributeValue{contract.SemaphoreKey: &ddbtypes.AttributeValueMemberS{Value: contract.SemaphoreLockName}},
-		UpdateExpression:          aws.String("SET #c = :n"),
-		ExpressionAttributeNames:  map[string]string{"#c": contract.SemaphoreCount},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":n": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(n)}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	localcloud.SetSemaphoreCount(t, env.db, env.names.SemaphoreTable, n)
 }
 
 // TestSlotWaitIsBounded runs a copy of the definition that gives up after two waits

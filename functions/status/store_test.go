@@ -12,7 +12,6 @@ import (
 	"github.com/aienrichment/ai-enrichment/functions/contract"
 	"github.com/aienrichment/ai-enrichment/functions/localcloud"
 	"github.com/aienrichment/ai-enrichment/functions/status"
-	"github.com/aienrichment/ai-enrichment/stacks"
 )
 
 func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{}, nil)) }
@@ -20,20 +19,7 @@ func TestMain(m *testing.M) { os.Exit(localcloud.RunTests(m, localcloud.Options{
 // newStore provisions a stack's tables in the local cloud.
 func newStore(t *testing.T, stack string) *status.Store {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := localcloud.Shared(t).AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stacks.Defaults("dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SilverBucket, s.BronzeBucket = "silver-"+stack, "bronze-"+stack
-	names := contract.NamesFor(stack)
-	if _, err := localcloud.Provision(ctx, cfg, names, s, ""); err != nil {
-		t.Fatal(err)
-	}
+	cfg, names, _ := localcloud.SharedStack(t, stack, nil)
 	return status.New(dynamodb.NewFromConfig(cfg), names.StatusTable)
 }
 
